@@ -1,0 +1,87 @@
+// The etcd-node command: parse flags, start the server and its client listeners, stop cleanly on
+// SIGINT/SIGTERM. Returns the process exit code.
+import { readFileSync } from 'node:fs';
+import { SERVER_VERSION } from '../server/config.js';
+import { EtcdServer } from '../server/etcd-server.js';
+import { createGrpcServer, listenClients } from '../api/grpc/server.js';
+import { createLogger } from '../util/logger.js';
+import { FlagError, parseCommand, usage } from './flags.js';
+import { startAutoCompaction } from './auto-compaction.js';
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let cmd;
+  try {
+    cmd = parseCommand(argv, process.env);
+  } catch (err) {
+    if (err instanceof FlagError) {
+      process.stderr.write(`etcd-node: ${err.message}\nRun 'etcd-node --help' for the list of flags.\n`);
+      return 2;
+    }
+    throw err;
+  }
+  if (cmd.kind === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return 0;
+  }
+  if (cmd.kind === 'version') {
+    process.stdout.write(`etcd-node Version: ${packageVersion()}\nAPI Version: ${SERVER_VERSION.split('.').slice(0, 2).join('.')}\nNode.js Version: ${process.version}\nOS/Arch: ${process.platform}/${process.arch}\n`);
+    return 0;
+  }
+
+  const { config, logLevel, warnings } = cmd.args;
+  const log = createLogger(logLevel);
+  for (const w of warnings) log.warn(w);
+  log.info('starting etcd-node', { version: packageVersion(), 'api-version': SERVER_VERSION, name: config.name, 'data-dir': config.dataDir });
+
+  let server: EtcdServer;
+  try {
+    server = await EtcdServer.start(config, log);
+  } catch (err) {
+    log.error('failed to start', { error: err instanceof Error ? err.message : String(err) });
+    process.stderr.write(`etcd-node: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  const grpc = createGrpcServer(server, config, log);
+  try {
+    await listenClients(grpc, config, log);
+  } catch (err) {
+    process.stderr.write(`etcd-node: ${err instanceof Error ? err.message : String(err)}\n`);
+    grpc.forceShutdown();
+    await server.stop();
+    return 1;
+  }
+  const stopCompaction = startAutoCompaction(server, config, log);
+  log.info('ready to serve client requests', { 'member-id': server.memberId, 'cluster-id': server.clusterId });
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      log.info('received signal; shutting down', { signal });
+      stopCompaction();
+      const force = setTimeout(() => grpc.forceShutdown(), 2000);
+      grpc.tryShutdown(() => {
+        clearTimeout(force);
+        server.stop().then(
+          () => resolve(process.exitCode === undefined ? 0 : Number(process.exitCode)),
+          (err: unknown) => {
+            log.error('error while stopping', { error: String(err) });
+            resolve(1);
+          },
+        );
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}

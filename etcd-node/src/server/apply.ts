@@ -1,0 +1,138 @@
+// The apply layer: turns a committed InternalRequest into state changes and a response, deterministically,
+// so every member that applies the same log reaches the same state. Runs inside the backend batch the
+// server opens per Ready; a request that fails answers with an error and changes nothing.
+import {
+  AlarmRequest_AlarmAction as AlarmAction,
+  AlarmType,
+  type AlarmRequest,
+  type AlarmResponse,
+  type CompactionResponse,
+  type DeleteRangeResponse,
+  type PutResponse,
+  type TxnResponse,
+} from '../gen/etcdserverpb/rpc.js';
+import type { InternalRequest } from '../gen/etcdtspb/internal.js';
+import type { KeyValue } from '../gen/mvccpb/kv.js';
+import type { MvccStore, WriteTxn } from '../mvcc/store.js';
+import type { AlarmStore } from './alarms.js';
+import { Errors } from './errors.js';
+import type { KvWriter } from './kv-reader.js';
+import {
+  checkPutAgainstState,
+  checkTxnOps,
+  comparePath,
+  executeDelete,
+  executePut,
+  executeTxn,
+  isTxnReadOnly,
+  revHeader,
+  toEtcdError,
+  type LeaseLookup,
+} from './txn.js';
+
+export type ApplyResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse | AlarmResponse;
+
+export interface ApplyOutcome {
+  readonly response?: ApplyResponse;
+  readonly error?: Error;
+  /** for a physical compaction: resolves when the old revisions are gone */
+  readonly physical?: Promise<void>;
+}
+
+/** Counts changes on top of the store's write transaction: a txn's revision is rev+1 once it changed anything. */
+class CountingWriter implements KvWriter {
+  changes = 0;
+  constructor(private readonly txn: WriteTxn) {}
+  get rev(): number {
+    return this.txn.rev;
+  }
+  range(...args: Parameters<WriteTxn['range']>): ReturnType<WriteTxn['range']> {
+    return this.txn.range(...args);
+  }
+  put(key: Buffer, value: Buffer, lease: bigint): KeyValue | undefined {
+    this.changes++;
+    return this.txn.put(key, value, lease);
+  }
+  deleteRange(key: Buffer, end: Buffer | undefined): ReturnType<WriteTxn['deleteRange']> {
+    const res = this.txn.deleteRange(key, end);
+    this.changes += res.deleted;
+    return res;
+  }
+}
+
+export class Applier {
+  constructor(
+    private readonly store: MvccStore,
+    private readonly alarms: AlarmStore,
+    private readonly leases: LeaseLookup,
+  ) {}
+
+  apply(req: InternalRequest): ApplyOutcome {
+    try {
+      return this.dispatch(req);
+    } catch (err) {
+      return { error: toEtcdError(err) };
+    }
+  }
+
+  private dispatch(req: InternalRequest): ApplyOutcome {
+    const noSpace = this.alarms.has(AlarmType.NOSPACE);
+    if (req.put) {
+      if (noSpace) throw Errors.NoSpace;
+      checkPutAgainstState(this.store, req.put, this.leases);
+      const put = req.put;
+      return { response: this.write((w) => executePut(w, put)) };
+    }
+    if (req.deleteRange) {
+      const del = req.deleteRange;
+      return { response: this.write((w) => executeDelete(w, del)) };
+    }
+    if (req.txn) {
+      const txn = req.txn;
+      if (noSpace && !isTxnReadOnly(txn)) throw Errors.NoSpace;
+      const path = comparePath(this.store, txn);
+      checkTxnOps(this.store, txn, path, this.leases);
+      return { response: this.write((w) => executeTxn(w, txn, path)) };
+    }
+    if (req.compaction) {
+      const physical = this.store.compact(Number(req.compaction.revision));
+      // Until the physical part is awaited, failures of it surface only in the log, not as unhandled rejections.
+      physical.catch(() => undefined);
+      return {
+        response: { header: revHeader(this.store.currentRevision) },
+        physical: req.compaction.physical ? physical : undefined,
+      };
+    }
+    if (req.alarm) return { response: this.alarm(req.alarm) };
+    throw Errors.NotCapable;
+  }
+
+  private write<T>(fn: (w: CountingWriter) => T): T {
+    const txn = this.store.write();
+    const w = new CountingWriter(txn);
+    try {
+      return fn(w);
+    } finally {
+      txn.end();
+    }
+  }
+
+  private alarm(r: AlarmRequest): AlarmResponse {
+    const header = revHeader(this.store.currentRevision);
+    switch (r.action) {
+      case AlarmAction.GET:
+        return { header, alarms: this.alarms.list(r.alarm) };
+      case AlarmAction.ACTIVATE: {
+        if (r.alarm === AlarmType.NONE) return { header, alarms: [] };
+        const a = this.alarms.activate(r.memberID, r.alarm);
+        return { header, alarms: a ? [a] : [] };
+      }
+      case AlarmAction.DEACTIVATE: {
+        const a = this.alarms.deactivate(r.memberID, r.alarm);
+        return { header, alarms: a ? [a] : [] };
+      }
+      default:
+        throw Errors.NotCapable;
+    }
+  }
+}

@@ -1,0 +1,437 @@
+// The backend: our bbolt, on lmdb. One lmdb environment in a single file (<data-dir>/member/snap/db)
+// with named databases in the role of etcd's buckets. Keys and values are raw bytes (Buffer).
+//
+// Durability: lmdb is opened with noSync. A committed transaction is in the OS page cache at once (a
+// process kill -9 keeps it); a machine crash can lose the tail, which the WAL replays from the stored
+// consistent index. `sync()` flushes when the server wants a durable point (snapshots, shutdown).
+//
+// Writes: `batch(fn)` runs fn in one synchronous lmdb write transaction (transactionSync); puts inside
+// must be the synchronous ones (`putSync`/`removeSync`) so reads in the same transaction see them.
+// Every write must happen inside batch(): defragment() relies on it.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { crc32c } from '../../util/crc32c.js';
+
+export type Bucket = Database<Buffer, Buffer>;
+
+/** Bucket names, in the (byte) order hash() visits them. */
+export const BUCKET_NAMES = ['auth', 'key', 'lease', 'members', 'meta'] as const;
+export type BucketName = (typeof BUCKET_NAMES)[number];
+
+export interface BackendOptions {
+  /**
+   * Initial lmdb map size in bytes (virtual address space, not disk). lmdb grows it when a write needs
+   * more. Default 10 GiB: etcd's default quota is 2 GiB and its recommended maximum 8 GiB.
+   */
+  mapSize?: number;
+}
+
+const DEFAULT_MAP_SIZE = 10 * 1024 ** 3;
+const META_CONSISTENT_INDEX = Buffer.from('consistent_index');
+const META_TERM = Buffer.from('term');
+
+type Dbs = Record<BucketName, Bucket>;
+
+/** Per nesting level of batch(): callbacks to run if it rolls back / after the outermost commit. */
+interface Frame {
+  rollbacks: Array<() => void>;
+  commits: Array<() => void>;
+}
+
+/** Keys written while a defragment copy runs; replayed onto the copy before the swap. */
+interface Journal {
+  keys: Map<BucketName, Map<string, Buffer>>;
+  cleared: Set<BucketName>;
+}
+
+/** The parts of lmdb's runtime API its typings leave out. */
+interface RootExtras {
+  sync(cb: (err?: Error | null) => void): void;
+  status?: string;
+}
+
+interface PageStats {
+  pageSize?: number;
+  treeBranchPageCount?: number;
+  treeLeafPageCount?: number;
+  overflowPages?: number;
+}
+
+interface EnvStats extends PageStats {
+  lastPageNumber?: number;
+  free?: PageStats;
+}
+
+function pagesOf(s: PageStats | undefined): number {
+  if (!s) return 0;
+  return (s.treeBranchPageCount ?? 0) + (s.treeLeafPageCount ?? 0) + (s.overflowPages ?? 0);
+}
+
+function rmIfExists(file: string): void {
+  fs.rmSync(file, { force: true });
+}
+
+function u64(n: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(n));
+  return b;
+}
+
+export class Backend {
+  readonly path: string;
+  private readonly mapSize: number;
+  private env: RootDatabase<Buffer, Buffer>;
+  private dbs: Dbs;
+  private frames: Frame[] = [];
+  private journal: Journal | null = null;
+  private defragging: Promise<void> | null = null;
+  /** native operations (copies, syncs) running on the environment; a swap or close waits for them */
+  private pendingIo = new Set<Promise<unknown>>();
+  private state: 'open' | 'swapping' | 'closed' = 'open';
+
+  private constructor(file: string, mapSize: number) {
+    this.path = file;
+    this.mapSize = mapSize;
+    this.env = this.openEnv(file);
+    this.dbs = this.openDbs(this.env);
+  }
+
+  /** Opens (creating it and its parent directories if needed) the backend file at `file`. */
+  static open(file: string, opts: BackendOptions = {}): Backend {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    return new Backend(file, opts.mapSize ?? DEFAULT_MAP_SIZE);
+  }
+
+  get key(): Bucket {
+    return this.dbs.key;
+  }
+  get meta(): Bucket {
+    return this.dbs.meta;
+  }
+  get lease(): Bucket {
+    return this.dbs.lease;
+  }
+  get members(): Bucket {
+    return this.dbs.members;
+  }
+  get auth(): Bucket {
+    return this.dbs.auth;
+  }
+  bucket(name: BucketName): Bucket {
+    return this.dbs[name];
+  }
+
+  /** True while inside batch(). */
+  get inBatch(): boolean {
+    return this.frames.length > 0;
+  }
+
+  /**
+   * Runs fn in one write transaction; everything it writes commits atomically when it returns, and
+   * nothing is written if it throws (the error is rethrown). fn must be synchronous. A nested batch()
+   * is a child transaction: if it throws, only its own writes are undone.
+   */
+  batch<T>(fn: () => T): T {
+    this.assertOpen();
+    const frame: Frame = { rollbacks: [], commits: [] };
+    this.frames.push(frame);
+    let result: T;
+    try {
+      result = this.env.transactionSync(() => {
+        const r = fn();
+        if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
+          throw new TypeError('Backend.batch: fn must be synchronous (it returned a promise)');
+        }
+        return r;
+      });
+    } catch (err) {
+      this.frames.pop();
+      runAll(frame.rollbacks.reverse());
+      throw err;
+    }
+    this.frames.pop();
+    const parent = this.frames[this.frames.length - 1];
+    if (parent) {
+      parent.rollbacks.push(...frame.rollbacks);
+      parent.commits.push(...frame.commits);
+    } else {
+      runAll(frame.commits);
+    }
+    return result;
+  }
+
+  /** Inside batch(): fn runs if this batch (or an enclosing one) rolls back. Newest first. */
+  onRollback(fn: () => void): void {
+    this.currentFrame('onRollback').rollbacks.push(fn);
+  }
+
+  /** Inside batch(): fn runs after the outermost batch has committed. */
+  onCommit(fn: () => void): void {
+    this.currentFrame('onCommit').commits.push(fn);
+  }
+
+  /** The raft index and term of the last entry whose effects are in this backend (0/0 when new). */
+  consistentIndex(): { index: number; term: number } {
+    const ci = this.dbs.meta.get(META_CONSISTENT_INDEX);
+    const t = this.dbs.meta.get(META_TERM);
+    return {
+      index: ci && ci.length >= 8 ? Number(ci.readBigUInt64BE(0)) : 0,
+      term: t && t.length >= 8 ? Number(t.readBigUInt64BE(0)) : 0,
+    };
+  }
+
+  /** Only inside batch(), so it commits together with the data it covers. */
+  setConsistentIndex(index: number, term: number): void {
+    this.currentFrame('setConsistentIndex');
+    this.dbs.meta.putSync(META_CONSISTENT_INDEX, u64(index));
+    this.dbs.meta.putSync(META_TERM, u64(term));
+  }
+
+  /** Bytes the database file occupies (etcd's dbSize). */
+  size(): number {
+    return fs.statSync(this.path).size;
+  }
+
+  /** Bytes of pages in use: meta pages plus every database's tree pages, free pages excluded. */
+  sizeInUse(): number {
+    const stats = this.env.getStats() as EnvStats;
+    const pageSize = stats.pageSize ?? 4096;
+    let pages = 2 + pagesOf(stats) + pagesOf(stats.free);
+    for (const name of BUCKET_NAMES) pages += pagesOf(this.dbs[name].getStats() as PageStats);
+    return pages * pageSize;
+  }
+
+  /**
+   * Rewrites the file compactly (free pages dropped), swaps it in and reopens. The copy runs on a
+   * worker thread; writes made meanwhile are journaled and replayed onto the copy before the swap, so
+   * nothing is lost and batch() keeps working throughout. Bucket handles change: use the getters.
+   */
+  defragment(): Promise<void> {
+    this.assertOpen();
+    if (this.defragging) return this.defragging;
+    const p = this.doDefragment().finally(() => {
+      this.defragging = null;
+    });
+    this.defragging = p;
+    return p;
+  }
+
+  /** A consistent point-in-time copy of the whole database into `file` (an lmdb file, compacted). */
+  async copyTo(file: string): Promise<void> {
+    this.assertOpen();
+    const dir = path.dirname(path.resolve(file));
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    rmIfExists(tmp);
+    try {
+      await this.track(this.env.backup(tmp, true));
+      fs.renameSync(tmp, file);
+    } finally {
+      rmIfExists(tmp);
+      rmIfExists(`${tmp}-lock`);
+    }
+  }
+
+  /**
+   * CRC-32C over every bucket, in name order: the bucket name, then each key and value in key order.
+   * The consistent index and term are left out (they legitimately differ between members), as etcd does.
+   */
+  hash(): number {
+    let h = 0;
+    for (const name of BUCKET_NAMES) {
+      h = crc32c(Buffer.from(name), h);
+      for (const { key, value } of this.dbs[name].getRange({})) {
+        if (name === 'meta' && (key.equals(META_CONSISTENT_INDEX) || key.equals(META_TERM))) continue;
+        h = crc32c(key, h);
+        h = crc32c(value, h);
+      }
+    }
+    return h;
+  }
+
+  /** Flushes committed transactions to disk. */
+  sync(): Promise<void> {
+    this.assertOpen();
+    const env = this.env as unknown as RootExtras;
+    return this.track(
+      new Promise<void>((resolve, reject) => {
+        env.sync((err) => (err ? reject(err) : resolve()));
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    if (this.defragging) await this.defragging.catch(() => undefined);
+    await this.drainIo();
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    await this.env.close();
+  }
+
+  // ---- internals ----
+
+  private openEnv(file: string): RootDatabase<Buffer, Buffer> {
+    return open<Buffer, Buffer>({
+      path: file,
+      noSubdir: true,
+      maxDbs: 16,
+      noSync: true,
+      mapSize: this.mapSize,
+    });
+  }
+
+  private openDbs(env: RootDatabase<Buffer, Buffer>): Dbs {
+    const dbs = {} as Dbs;
+    for (const name of BUCKET_NAMES) {
+      const db = env.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' });
+      this.hookWrites(name, db);
+      dbs[name] = db;
+    }
+    return dbs;
+  }
+
+  /**
+   * Wraps the handle's write entry points so a running defragment() learns which keys changed.
+   * lmdb's putSync/removeSync (and its async forms) all go through put/remove on the instance.
+   */
+  private hookWrites(name: BucketName, db: Bucket): void {
+    type Fn = (this: Bucket, ...args: unknown[]) => unknown;
+    const target = db as unknown as Record<string, Fn>;
+    for (const method of ['put', 'remove']) {
+      const orig = target[method];
+      if (typeof orig !== 'function') continue;
+      const record = (key: unknown): void => this.recordWrite(name, key);
+      target[method] = function (this: Bucket, ...args: unknown[]): unknown {
+        record(args[0]);
+        return orig.apply(this, args);
+      };
+    }
+    for (const method of ['clearSync', 'clearAsync', 'dropSync', 'drop']) {
+      const orig = target[method];
+      if (typeof orig !== 'function') continue;
+      const mark = (): void => this.journal?.cleared.add(name);
+      target[method] = function (this: Bucket, ...args: unknown[]): unknown {
+        mark();
+        return orig.apply(this, args);
+      };
+    }
+  }
+
+  private recordWrite(name: BucketName, key: unknown): void {
+    const j = this.journal;
+    if (!j || !(key instanceof Uint8Array)) return;
+    const k = Buffer.from(key);
+    let m = j.keys.get(name);
+    if (!m) {
+      m = new Map();
+      j.keys.set(name, m);
+    }
+    m.set(k.toString('latin1'), k);
+  }
+
+  private async doDefragment(): Promise<void> {
+    const tmp = `${this.path}.defrag`;
+    rmIfExists(tmp);
+    rmIfExists(`${tmp}-lock`);
+    this.journal = { keys: new Map(), cleared: new Set() };
+    try {
+      await this.track(this.env.backup(tmp, true));
+      await this.drainIo();
+      if (this.state !== 'open') throw new Error('backend: closed during defragment');
+      // From here to the reopen nothing yields to the event loop (unless lmdb must finish pending
+      // async writes, which the batch() contract rules out), so no write can slip between the replay
+      // and the swap.
+      const copyEnv = this.openEnv(tmp);
+      try {
+        const copyDbs = this.openDbs(copyEnv);
+        const journal = this.journal;
+        this.journal = null;
+        copyEnv.transactionSync(() => this.replay(journal, copyDbs));
+      } finally {
+        await this.closeEnv(copyEnv);
+      }
+      await this.closeEnv(this.env);
+      fs.renameSync(tmp, this.path);
+      this.env = this.openEnv(this.path);
+      this.dbs = this.openDbs(this.env);
+      this.state = 'open';
+    } catch (err) {
+      this.journal = null;
+      if (this.state === 'swapping') {
+        // the old environment is closed: reopen whatever file is at the path
+        this.env = this.openEnv(this.path);
+        this.dbs = this.openDbs(this.env);
+        this.state = 'open';
+      }
+      throw err;
+    } finally {
+      rmIfExists(tmp);
+      rmIfExists(`${tmp}-lock`);
+    }
+  }
+
+  private replay(journal: Journal, to: Dbs): void {
+    for (const name of journal.cleared) {
+      to[name].clearSync();
+      for (const { key, value } of this.dbs[name].getRange({})) to[name].putSync(key, value);
+    }
+    for (const [name, keys] of journal.keys) {
+      if (journal.cleared.has(name)) continue;
+      for (const k of keys.values()) {
+        const v = this.dbs[name].get(k);
+        if (v === undefined) to[name].removeSync(k);
+        else to[name].putSync(k, v);
+      }
+    }
+  }
+
+  /** Closes an environment; if lmdb cannot close at once, batch() is refused until it has. */
+  private async closeEnv(env: RootDatabase<Buffer, Buffer>): Promise<void> {
+    const closing = env.close();
+    if ((env as unknown as RootExtras).status !== 'closed' && env === this.env) this.state = 'swapping';
+    await closing;
+    if (env === this.env) this.state = 'swapping';
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.pendingIo.add(p);
+    const done = (): void => {
+      this.pendingIo.delete(p);
+    };
+    p.then(done, done);
+    return p;
+  }
+
+  private async drainIo(): Promise<void> {
+    while (this.pendingIo.size > 0) await Promise.allSettled([...this.pendingIo]);
+  }
+
+  private currentFrame(what: string): Frame {
+    const f = this.frames[this.frames.length - 1];
+    if (!f) throw new Error(`Backend.${what}: only inside batch()`);
+    return f;
+  }
+
+  private assertOpen(): void {
+    if (this.state === 'closed') throw new Error('backend: closed');
+    if (this.state === 'swapping') throw new Error('backend: defragment is swapping files, retry');
+  }
+}
+
+/** Runs every callback even if some throw; rethrows the first error. */
+function runAll(fns: Array<() => void>): void {
+  let first: unknown;
+  let failed = false;
+  for (const fn of fns) {
+    try {
+      fn();
+    } catch (err) {
+      if (!failed) first = err;
+      failed = true;
+    }
+  }
+  if (failed) throw first;
+}

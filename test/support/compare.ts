@@ -1,0 +1,201 @@
+// Side-by-side comparison: the same etcdctl command against etcd-node and against a real etcd, and the
+// normalized stdout, stderr and exit code must be identical.
+//
+// Both servers receive exactly the same sequence of commands, so their revisions stay equal and
+// nothing but what `normalize` hides may differ. A mismatch does not stop the sequence (that would
+// leave the two servers with different histories for the next test): it is recorded, and the test
+// that produced it fails at its end with every mismatch it saw (`compatTest`).
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { it } from 'node:test';
+import { etcdctl, normalize, type CtlOptions, type CtlResult, type NormalizeContext } from './etcdctl.js';
+import { startServer, type RunningServer, type ServerOptions } from './servers.js';
+
+export interface Side {
+  /** 'node' (etcd-node, or a second real etcd under COMPAT_SELF_CHECK=1) or 'etcd'. */
+  readonly label: 'node' | 'etcd';
+  readonly server: RunningServer;
+  /** A scratch directory of this side (snapshot files…), shown as <WORKDIR> after normalizing. */
+  readonly workDir: string;
+  readonly ctx: NormalizeContext;
+}
+
+export interface SameOptions {
+  /** stdin for both sides. */
+  stdin?: string | Buffer;
+  /**
+   * The exit code the real etcd must give: checks that the test exercises what it means to (an error
+   * case really errors). A wrong code on the etcd side fails the test at once: the test is wrong.
+   */
+  expectCode?: number;
+  timeoutMs?: number;
+}
+
+export interface Pair {
+  node: CtlResult;
+  etcd: CtlResult;
+}
+
+function render(r: CtlResult, ctx: NormalizeContext, raw: boolean): string {
+  const f = (s: string): string => (raw ? s : normalize(s, ctx));
+  return `exit code: ${String(r.code)}\n--- stdout ---\n${f(r.stdout)}\n--- stderr ---\n${f(r.stderr)}`;
+}
+
+function display(args: readonly string[], stdin: string | Buffer | undefined): string {
+  const q = (a: string): string => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a));
+  let s = `etcdctl ${args.map(q).join(' ')}`;
+  if (stdin !== undefined) {
+    const text = typeof stdin === 'string' ? stdin : stdin.toString('latin1');
+    s += text.length > 400 ? `  <<< (${text.length} bytes of stdin)` : `  <<< ${JSON.stringify(text)}`;
+  }
+  return s;
+}
+
+export class Compat {
+  /** Mismatches recorded since the last `takeMismatches()`. */
+  private mismatches: assert.AssertionError[] = [];
+
+  private constructor(
+    readonly node: Side,
+    readonly etcd: Side,
+  ) {}
+
+  /** Start etcd-node and a real etcd side by side (in parallel), each on its own ports and dirs. */
+  static async start(opts: Omit<ServerOptions, 'kind'> = {}): Promise<Compat> {
+    const make = async (label: 'node' | 'etcd'): Promise<Side> => {
+      const workDir = mkdtempSync(join(tmpdir(), `etcd-ts-compat-${label}-`));
+      try {
+        const server = await startServer({ ...opts, kind: label });
+        return {
+          label,
+          server,
+          workDir,
+          ctx: {
+            clientPort: server.clientPort,
+            peerPort: server.peerPort,
+            paths: [
+              [workDir, '<WORKDIR>'],
+              [server.dataDir, '<DATA_DIR>'],
+            ],
+          },
+        };
+      } catch (err) {
+        rmSync(workDir, { recursive: true, force: true });
+        throw err;
+      }
+    };
+    const [node, etcd] = await Promise.allSettled([make('node'), make('etcd')]);
+    if (node.status === 'fulfilled' && etcd.status === 'fulfilled') return new Compat(node.value, etcd.value);
+    // one failed: stop the other, report the failure(s)
+    for (const r of [node, etcd]) if (r.status === 'fulfilled') await stopSide(r.value);
+    const reasons = [node, etcd].filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    throw reasons[0]?.reason instanceof Error ? reasons[0].reason : new Error(String(reasons[0]?.reason));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([stopSide(this.node), stopSide(this.etcd)]);
+  }
+
+  /** Run etcdctl on one side only (setup that need not be compared, or a check of one side's state). */
+  async ctl(side: Side, args: readonly string[], opts: CtlOptions = {}): Promise<CtlResult> {
+    return etcdctl(side.server.endpoint, args, { cwd: side.workDir, ...opts });
+  }
+
+  /**
+   * Run the same command on both sides (concurrently: the servers are independent) and compare the
+   * normalized exit code, stdout and stderr. `args` may be a function of the side, for arguments
+   * that must differ (a file in the side's work dir); they are shown normalized.
+   */
+  async same(args: readonly string[] | ((side: Side) => readonly string[]), opts: SameOptions = {}): Promise<Pair> {
+    const argsOf = (side: Side): readonly string[] => (typeof args === 'function' ? args(side) : args);
+    const ctlOpts: CtlOptions = {};
+    if (opts.stdin !== undefined) ctlOpts.stdin = opts.stdin;
+    if (opts.timeoutMs !== undefined) ctlOpts.timeoutMs = opts.timeoutMs;
+    const [node, etcd] = await Promise.all([
+      this.ctl(this.node, argsOf(this.node), ctlOpts),
+      this.ctl(this.etcd, argsOf(this.etcd), ctlOpts),
+    ]);
+    const shown = display(argsOf(this.etcd).map((a) => normalize(a, this.etcd.ctx)), opts.stdin);
+    if (opts.expectCode !== undefined && etcd.code !== opts.expectCode) {
+      assert.fail(
+        `test bug: real etcd exited ${String(etcd.code)}, expected ${opts.expectCode}, for\n  ${shown}\n` +
+          render(etcd, this.etcd.ctx, true),
+      );
+    }
+    const got = render(node, this.node.ctx, false);
+    const want = render(etcd, this.etcd.ctx, false);
+    if (got !== want) {
+      const nodeName = this.node.server.binary === 'etcd' ? 'second real etcd (self-check)' : 'etcd-node';
+      this.mismatches.push(
+        new assert.AssertionError({
+          message:
+            `${shown}\n` +
+            `normalized output differs: actual = ${nodeName}, expected = real etcd\n` +
+            `===== ${nodeName}, raw =====\n${render(node, {}, true)}\n` +
+            `===== real etcd, raw =====\n${render(etcd, {}, true)}\n` +
+            `===== normalized: ${nodeName} =====\n${got}\n` +
+            `===== normalized: real etcd =====\n${want}\n`,
+          actual: got,
+          expected: want,
+          operator: 'strictEqual',
+        }),
+      );
+    }
+    return { node, etcd };
+  }
+
+  /** The mismatches recorded so far, clearing the list. */
+  takeMismatches(): assert.AssertionError[] {
+    const m = this.mismatches;
+    this.mismatches = [];
+    return m;
+  }
+
+  /** Throw if any mismatch was recorded (one: that one, with its diff; several: all of them). */
+  assertNoMismatch(): void {
+    const m = this.takeMismatches();
+    if (m.length === 1 && m[0] !== undefined) throw m[0];
+    if (m.length > 1) {
+      assert.fail(`${m.length} commands printed differently:\n\n${m.map((e, i) => `#${i + 1} ${e.message}`).join('\n')}`);
+    }
+  }
+}
+
+async function stopSide(side: Side): Promise<void> {
+  try {
+    await side.server.stop();
+  } finally {
+    rmSync(side.workDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A test whose `same()` calls are all compared: it runs to the end even after a mismatch (so both
+ * servers keep the same history) and then fails with every mismatch it recorded.
+ */
+export function compatTest(name: string, compat: () => Compat | undefined, fn: (c: Compat) => Promise<void>): void {
+  it(name, async () => {
+    const c = compat();
+    if (c === undefined) throw new Error('servers did not start (see the before hook)');
+    c.takeMismatches();
+    try {
+      await fn(c);
+    } catch (err) {
+      // a test bug or an unexpected exception: report it, and the mismatches seen before it
+      const before = c.takeMismatches();
+      if (before.length === 0) throw err;
+      const msg = err instanceof Error ? err.message : String(err);
+      assert.fail(`${msg}\n\nand before that:\n\n${before.map((e) => e.message).join('\n')}`);
+    }
+    c.assertNoMismatch();
+  });
+}
+
+/** The header revision in a `-w json` output of etcdctl (of the real etcd side: the reference). */
+export function etcdRevision(r: CtlResult): number {
+  const m = /"header":\{[^}]*"revision":(\d+)/.exec(r.stdout);
+  if (m?.[1] === undefined) throw new Error(`no header revision in etcdctl output: ${r.stdout}${r.stderr}`);
+  return Number(m[1]);
+}
