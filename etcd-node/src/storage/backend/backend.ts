@@ -40,10 +40,23 @@ interface Frame {
   commits: Array<() => void>;
 }
 
+const DEFRAG_CHUNK_ENTRIES = 5_000;
+const DEFRAG_CHUNK_BYTES = 4 * 1024 * 1024;
+/** journaled keys left for the final, synchronous replay of a defragment */
+const DEFRAG_FINAL_REPLAY_MAX = 2_000;
+
 /** Keys written while a defragment copy runs; replayed onto the copy before the swap. */
 interface Journal {
   keys: Map<BucketName, Map<string, Buffer>>;
   cleared: Set<BucketName>;
+}
+
+type JournalState = Array<{ name: BucketName; clear: boolean; entries: Array<[Buffer, Buffer | undefined]> }>;
+
+function journalSize(j: Journal): number {
+  let n = 0;
+  for (const m of j.keys.values()) n += m.size;
+  return n + j.cleared.size * DEFRAG_FINAL_REPLAY_MAX;
 }
 
 /** The parts of lmdb's runtime API its typings leave out. */
@@ -90,6 +103,7 @@ export class Backend {
   /** native operations (copies, syncs) running on the environment; a swap or close waits for them */
   private pendingIo = new Set<Promise<unknown>>();
   private state: 'open' | 'swapping' | 'closed' = 'open';
+  private closing: Promise<void> | null = null;
 
   private constructor(file: string, mapSize: number) {
     this.path = file;
@@ -157,7 +171,14 @@ export class Backend {
       parent.rollbacks.push(...frame.rollbacks);
       parent.commits.push(...frame.commits);
     } else {
-      runAll(frame.commits);
+      // the commit is done and cannot be undone: a failing callback must not make batch() look failed
+      try {
+        runAll(frame.commits);
+      } catch (err) {
+        queueMicrotask(() => {
+          throw err;
+        });
+      }
     }
     return result;
   }
@@ -167,7 +188,10 @@ export class Backend {
     this.currentFrame('onRollback').rollbacks.push(fn);
   }
 
-  /** Inside batch(): fn runs after the outermost batch has committed. */
+  /**
+   * Inside batch(): fn runs after the outermost batch has committed. An error it throws is rethrown
+   * from a microtask (an uncaught exception), not from batch(), since the commit already happened.
+   */
   onCommit(fn: () => void): void {
     this.currentFrame('onCommit').commits.push(fn);
   }
@@ -199,14 +223,15 @@ export class Backend {
     const stats = this.env.getStats() as EnvStats;
     const pageSize = stats.pageSize ?? 4096;
     let pages = 2 + pagesOf(stats) + pagesOf(stats.free);
-    for (const name of BUCKET_NAMES) pages += pagesOf(this.dbs[name].getStats() as PageStats);
+    for (const name of BUCKET_NAMES) pages += pagesOf(this.dbs[name].getStats());
     return pages * pageSize;
   }
 
   /**
-   * Rewrites the file compactly (free pages dropped), swaps it in and reopens. The copy runs on a
-   * worker thread; writes made meanwhile are journaled and replayed onto the copy before the swap, so
-   * nothing is lost and batch() keeps working throughout. Bucket handles change: use the getters.
+   * Rewrites the file compactly (free pages dropped), swaps it in and reopens. The copy proceeds in
+   * chunks between event-loop turns; writes made meanwhile are journaled and replayed onto the copy
+   * before the swap, so nothing is lost and batch() keeps working throughout. Bucket handles change:
+   * use the getters, do not keep them.
    */
   defragment(): Promise<void> {
     this.assertOpen();
@@ -218,15 +243,20 @@ export class Backend {
     return p;
   }
 
-  /** A consistent point-in-time copy of the whole database into `file` (an lmdb file, compacted). */
+  /**
+   * A consistent point-in-time copy of the whole database into `file`: an lmdb file (same layout,
+   * free pages included, like etcd's snapshot of its bolt file), fsynced, then renamed into place.
+   * Made by lmdb's native copy on a worker thread under one read transaction; writes go on meanwhile.
+   */
   async copyTo(file: string): Promise<void> {
     this.assertOpen();
-    const dir = path.dirname(path.resolve(file));
-    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
     const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
     rmIfExists(tmp);
     try {
-      await this.track(this.env.backup(tmp, true));
+      // not lmdb's compacting copy: lmdb-js 3.x writes files that later fail on write (lmdb-js#198)
+      await this.track(this.env.backup(tmp, false));
+      await fsyncFile(tmp);
       fs.renameSync(tmp, file);
     } finally {
       rmIfExists(tmp);
@@ -254,21 +284,19 @@ export class Backend {
   /** Flushes committed transactions to disk. */
   sync(): Promise<void> {
     this.assertOpen();
-    const env = this.env as unknown as RootExtras;
-    return this.track(
-      new Promise<void>((resolve, reject) => {
-        env.sync((err) => (err ? reject(err) : resolve()));
-      }),
-    );
+    return this.track(syncEnv(this.env));
   }
 
-  async close(): Promise<void> {
-    if (this.state === 'closed') return;
-    if (this.defragging) await this.defragging.catch(() => undefined);
-    await this.drainIo();
-    if (this.state === 'closed') return;
-    this.state = 'closed';
-    await this.env.close();
+  /** Waits for a running defragment and native copies, flushes, then closes. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.defragging) await this.defragging.catch(() => undefined);
+      await this.drainIo();
+      if (this.state === 'open') await syncEnv(this.env);
+      this.state = 'closed';
+      await this.env.close();
+    })();
+    return this.closing;
   }
 
   // ---- internals ----
@@ -283,11 +311,12 @@ export class Backend {
     });
   }
 
-  private openDbs(env: RootDatabase<Buffer, Buffer>): Dbs {
+  /** Opens the buckets; `journaled`: writes through them feed a running defragment's journal. */
+  private openDbs(env: RootDatabase<Buffer, Buffer>, journaled = true): Dbs {
     const dbs = {} as Dbs;
     for (const name of BUCKET_NAMES) {
       const db = env.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' });
-      this.hookWrites(name, db);
+      if (journaled) this.hookWrites(name, db);
       dbs[name] = db;
     }
     return dbs;
@@ -312,7 +341,9 @@ export class Backend {
     for (const method of ['clearSync', 'clearAsync', 'dropSync', 'drop']) {
       const orig = target[method];
       if (typeof orig !== 'function') continue;
-      const mark = (): void => this.journal?.cleared.add(name);
+      const mark = (): void => {
+        this.journal?.cleared.add(name);
+      };
       target[method] = function (this: Bucket, ...args: unknown[]): unknown {
         mark();
         return orig.apply(this, args);
@@ -332,36 +363,69 @@ export class Backend {
     m.set(k.toString('latin1'), k);
   }
 
+  /**
+   * Defragment: copy every bucket in key order into a fresh file (chunks of entries, each chunk read
+   * first and then written in its own transaction, yielding between chunks), replay the keys written
+   * meanwhile (journaled by hookWrites), then in one synchronous stretch replay the last of them, close
+   * both environments, rename the copy over the file and reopen. The copy needs no consistent snapshot:
+   * a key changed after its chunk was read is in the journal, and replay writes its latest value.
+   */
   private async doDefragment(): Promise<void> {
     const tmp = `${this.path}.defrag`;
     rmIfExists(tmp);
     rmIfExists(`${tmp}-lock`);
     this.journal = { keys: new Map(), cleared: new Set() };
+    let copyEnv: RootDatabase<Buffer, Buffer> | null = null;
     try {
-      await this.track(this.env.backup(tmp, true));
-      await this.drainIo();
-      if (this.state !== 'open') throw new Error('backend: closed during defragment');
-      // From here to the reopen nothing yields to the event loop (unless lmdb must finish pending
-      // async writes, which the batch() contract rules out), so no write can slip between the replay
-      // and the swap.
-      const copyEnv = this.openEnv(tmp);
-      try {
-        const copyDbs = this.openDbs(copyEnv);
-        const journal = this.journal;
-        this.journal = null;
-        copyEnv.transactionSync(() => this.replay(journal, copyDbs));
-      } finally {
-        await this.closeEnv(copyEnv);
+      const env = this.openEnv(tmp);
+      copyEnv = env;
+      const copyDbs = this.openDbs(env, false);
+      for (const name of BUCKET_NAMES) {
+        let after: Buffer | undefined;
+        for (;;) {
+          this.assertOpen();
+          const chunk = this.readChunk(name, after);
+          if (chunk.length === 0) break;
+          env.transactionSync(() => {
+            // keys arrive in order into an empty database: append fills pages completely
+            for (const [k, v] of chunk) copyDbs[name].putSync(k, v, { append: true });
+          });
+          after = chunk[chunk.length - 1]![0];
+          await yieldToEventLoop();
+        }
       }
-      await this.closeEnv(this.env);
+      // catch up in rounds while writes keep coming, so the final synchronous stretch stays short
+      for (let round = 0; round < 8 && journalSize(this.journal) > DEFRAG_FINAL_REPLAY_MAX; round++) {
+        const changed = this.journaledState(this.journal);
+        this.journal = { keys: new Map(), cleared: new Set() };
+        env.transactionSync(() => Backend.replay(changed, copyDbs));
+        await yieldToEventLoop();
+      }
+      await syncEnv(env);
+      // Wait out native work on the old environment (copyTo, sync). From the check below to the
+      // reopen nothing yields to the event loop, so no write can slip between the replay and the swap.
+      while (this.pendingIo.size > 0) await Promise.allSettled([...this.pendingIo]);
+      this.assertOpen();
+      this.state = 'swapping';
+      const changed = this.journaledState(this.journal);
+      this.journal = null;
+      env.transactionSync(() => Backend.replay(changed, copyDbs));
+      copyEnv = null;
+      const closingCopy = closeNow(env);
+      if (closingCopy) await closingCopy;
+      fsyncFileSync(tmp);
+      const closingOld = closeNow(this.env);
+      if (closingOld) await closingOld; // only if lmdb had async writes pending; batch() refuses meanwhile
       fs.renameSync(tmp, this.path);
       this.env = this.openEnv(this.path);
       this.dbs = this.openDbs(this.env);
       this.state = 'open';
     } catch (err) {
       this.journal = null;
+      if (copyEnv) await copyEnv.close().catch(() => undefined);
       if (this.state === 'swapping') {
-        // the old environment is closed: reopen whatever file is at the path
+        // the swap failed part way: reopen whatever file is at the path
+        if ((this.env as unknown as RootExtras).status !== 'closed') await this.env.close();
         this.env = this.openEnv(this.path);
         this.dbs = this.openDbs(this.env);
         this.state = 'open';
@@ -373,27 +437,50 @@ export class Backend {
     }
   }
 
-  private replay(journal: Journal, to: Dbs): void {
+  /** Up to DEFRAG_CHUNK_ENTRIES entries (or about DEFRAG_CHUNK_BYTES) of a bucket after `after`. */
+  private readChunk(name: BucketName, after: Buffer | undefined): Array<[Buffer, Buffer]> {
+    const out: Array<[Buffer, Buffer]> = [];
+    let bytes = 0;
+    const range = this.dbs[name].getRange(
+      after === undefined ? { limit: DEFRAG_CHUNK_ENTRIES } : { start: after, exclusiveStart: true, limit: DEFRAG_CHUNK_ENTRIES },
+    );
+    for (const { key, value } of range) {
+      out.push([Buffer.from(key), Buffer.from(value)]);
+      bytes += key.length + value.length;
+      if (bytes >= DEFRAG_CHUNK_BYTES) break;
+    }
+    return out;
+  }
+
+  /**
+   * The current value (undefined: deleted) of every journaled key, read from the live environment
+   * before the copy's write transaction opens (reads of one environment are kept out of another's
+   * write transaction).
+   */
+  private journaledState(journal: Journal): JournalState {
+    const out: JournalState = [];
     for (const name of journal.cleared) {
-      to[name].clearSync();
-      for (const { key, value } of this.dbs[name].getRange({})) to[name].putSync(key, value);
+      const entries: Array<[Buffer, Buffer | undefined]> = [];
+      for (const { key, value } of this.dbs[name].getRange({})) entries.push([Buffer.from(key), Buffer.from(value)]);
+      out.push({ name, clear: true, entries });
     }
     for (const [name, keys] of journal.keys) {
       if (journal.cleared.has(name)) continue;
-      for (const k of keys.values()) {
-        const v = this.dbs[name].get(k);
+      const entries: Array<[Buffer, Buffer | undefined]> = [];
+      for (const k of keys.values()) entries.push([k, this.dbs[name].get(k)]);
+      out.push({ name, clear: false, entries });
+    }
+    return out;
+  }
+
+  private static replay(state: JournalState, to: Dbs): void {
+    for (const { name, clear, entries } of state) {
+      if (clear) to[name].clearSync();
+      for (const [k, v] of entries) {
         if (v === undefined) to[name].removeSync(k);
         else to[name].putSync(k, v);
       }
     }
-  }
-
-  /** Closes an environment; if lmdb cannot close at once, batch() is refused until it has. */
-  private async closeEnv(env: RootDatabase<Buffer, Buffer>): Promise<void> {
-    const closing = env.close();
-    if ((env as unknown as RootExtras).status !== 'closed' && env === this.env) this.state = 'swapping';
-    await closing;
-    if (env === this.env) this.state = 'swapping';
   }
 
   private track<T>(p: Promise<T>): Promise<T> {
@@ -419,6 +506,48 @@ export class Backend {
     if (this.state === 'closed') throw new Error('backend: closed');
     if (this.state === 'swapping') throw new Error('backend: defragment is swapping files, retry');
   }
+}
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Flushes an environment opened with noSync (lmdb's env sync, on a worker thread). */
+function syncEnv(env: RootDatabase<Buffer, Buffer>): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    (env as unknown as RootExtras).sync((err) => (err ? reject(err) : resolve()));
+  });
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const fh = await fs.promises.open(file, 'r+');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function fsyncFileSync(file: string): void {
+  const fd = fs.openSync(file, 'r+');
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * Closes an lmdb environment. lmdb closes synchronously unless async writes are still pending; only
+ * then is a promise returned to wait on.
+ */
+function closeNow(env: RootDatabase<Buffer, Buffer>): Promise<void> | undefined {
+  const closing = env.close();
+  if ((env as unknown as RootExtras).status === 'closed') {
+    closing.catch(() => undefined);
+    return undefined;
+  }
+  return closing;
 }
 
 /** Runs every callback even if some throw; rethrows the first error. */
