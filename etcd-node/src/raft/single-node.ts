@@ -68,7 +68,17 @@ export class SingleNode implements ConsensusNode {
     this.inFlight = true;
     const hardState = { term: this.termValue, vote: this.id, commit: this.commit };
     this.hardStateDirty = false;
-    return { hardState, entries, committedEntries: entries };
+    return {
+      softState: undefined,
+      hardState,
+      entries,
+      snapshot: undefined,
+      committedEntries: entries,
+      messages: [],
+      earlyMessages: 0,
+      readStates: [],
+      mustSync: true,
+    };
   }
 
   advance(): void {
