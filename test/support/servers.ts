@@ -6,7 +6,7 @@
 // COMPAT_SELF_CHECK=1 makes every "etcd-node" started through `startServer({ kind: 'node' })` a second
 // real etcd instead: the suites must then pass, which proves that the harness and its normalization do
 // not hide real differences.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -159,13 +159,40 @@ function commandFor(kind: ServerKind): { binary: 'etcd-node' | 'etcd'; file: str
 
 const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
 
+/** One `etcdctl endpoint health` (asynchronous: the event loop keeps draining the servers' output). */
+function probeHealth(etcdctl: string, endpoint: string): Promise<{ ok: boolean; stderr: string }> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ETCDCTL_')) env[k] = v;
+  env['ETCDCTL_API'] = '3';
+  return new Promise((res) => {
+    const c = spawn(etcdctl, [`--endpoints=${endpoint}`, '--dial-timeout=1s', '--command-timeout=2s', 'endpoint', 'health'], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    c.stderr.on('data', (b: Buffer) => {
+      stderr += b.toString();
+    });
+    const timer = setTimeout(() => c.kill('SIGKILL'), 5_000);
+    c.once('error', (err) => {
+      clearTimeout(timer);
+      res({ ok: false, stderr: err.message });
+    });
+    c.once('close', (code) => {
+      clearTimeout(timer);
+      res({ ok: code === 0, stderr });
+    });
+  });
+}
+
 /** Start one single-member server and wait until `etcdctl endpoint health` succeeds. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const cmd = commandFor(opts.kind);
   const etcdctl = tool('etcdctl');
   const name = opts.name ?? 'n1';
   const ownDataDir = opts.dataDir === undefined;
-  const dataDir = opts.dataDir ?? join(mkdtempSync(join(tmpdir(), `etcd-ts-${cmd.binary}-`)), 'data');
+  // mkdtemp's directory itself (mode 0700, as etcd wants): removing dataDir leaves nothing behind
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), `etcd-ts-${cmd.binary}-`));
   const [clientPort, peerPort] = await freePorts(2);
   if (clientPort === undefined || peerPort === undefined) throw new Error('no free ports');
   const clientUrl = `http://127.0.0.1:${clientPort}`;
@@ -226,16 +253,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (!isRunning()) {
         throw new Error(`${cmd.binary} exited before becoming healthy (${exitInfo ?? '?'}); its output:\n${log}`);
       }
-      const r = spawnSync(
-        etcdctl,
-        [`--endpoints=${endpoint}`, '--dial-timeout=1s', '--command-timeout=2s', 'endpoint', 'health'],
-        { env: { ...process.env, ETCDCTL_API: '3' }, encoding: 'utf8', timeout: 5_000 },
-      );
-      if (r.status === 0) return;
+      const r = await probeHealth(etcdctl, endpoint);
+      if (r.ok) return;
       if (Date.now() > deadline) {
         throw new Error(
           `${cmd.binary} on ${endpoint} not healthy after ${readyTimeoutMs} ms ` +
-            `(last etcdctl: ${(r.stderr ?? '').trim()}); its output:\n${log}`,
+            `(last etcdctl: ${r.stderr.trim()}); its output:\n${log}`,
         );
       }
       await sleep(100);
@@ -301,14 +324,14 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     },
     stop: async () => {
       await stopProcess();
-      if (ownDataDir) rmSync(resolve(dataDir, '..'), { recursive: true, force: true });
+      if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
 
   try {
     await start();
   } catch (err) {
-    if (ownDataDir) rmSync(resolve(dataDir, '..'), { recursive: true, force: true });
+    if (ownDataDir) rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
   return server;

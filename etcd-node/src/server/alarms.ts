@@ -18,9 +18,9 @@ export class AlarmStore {
 
   constructor(private readonly backend: Backend) {
     for (const { key } of backend.meta.getRange({ start: PREFIX })) {
-      const k = key as Buffer;
+      const k = key;
       if (!k.subarray(0, PREFIX.length).equals(PREFIX)) break;
-      this.alarms.push({ memberID: k.readBigUInt64BE(PREFIX.length), alarm: k.readUInt8(PREFIX.length + 8) as AlarmType });
+      this.alarms.push({ memberID: k.readBigUInt64BE(PREFIX.length), alarm: k.readUInt8(PREFIX.length + 8) });
     }
   }
 

@@ -118,7 +118,8 @@ export class Applier {
   }
 
   private alarm(r: AlarmRequest): AlarmResponse {
-    const header = revHeader(this.store.currentRevision);
+    // etcd's applier answers alarms without a header (etcdctl prints `{}` for an empty list)
+    const header = undefined;
     switch (r.action) {
       case AlarmAction.GET:
         return { header, alarms: this.alarms.list(r.alarm) };

@@ -219,7 +219,7 @@ export class EtcdServer {
   private async propose(req: Omit<InternalRequest, 'id'>): Promise<ApplyOutcome> {
     if (this.stopped) throw Errors.Stopped;
     const id = ++this.nextRequestId;
-    const data = InternalRequest.encode({ ...req, id } as InternalRequest).finish();
+    const data = InternalRequest.encode({ ...req, id }).finish();
     if (data.length > this.cfg.maxRequestBytes) throw Errors.RequestTooLarge;
     return new Promise<ApplyOutcome>((resolve, reject) => {
       this.waits.set(id, { resolve, reject });
@@ -261,6 +261,11 @@ export class EtcdServer {
   }
 
   // ---- KV ----
+
+  /** The header of Cluster responses: etcd fills no revision there (cluster, member, term only). */
+  clusterHeader(): ResponseHeader {
+    return { clusterId: this.clusterId, memberId: this.memberId, revision: 0n, raftTerm: BigInt(this.node.term) };
+  }
 
   header(revision = this.store.currentRevision): ResponseHeader {
     return { clusterId: this.clusterId, memberId: this.memberId, revision: BigInt(revision), raftTerm: BigInt(this.node.term) };
@@ -338,9 +343,8 @@ export class EtcdServer {
   // ---- maintenance ----
 
   async alarm(r: AlarmRequest): Promise<AlarmResponse> {
-    const res = await this.proposeAndWait<AlarmResponse>({ alarm: r });
-    res.header = this.header();
-    return res;
+    // etcd answers Alarm without a response header (its applier builds the response bare).
+    return this.proposeAndWait<AlarmResponse>({ alarm: r });
   }
 
   status(): StatusResponse {
@@ -417,6 +421,8 @@ export class EtcdServer {
     while (this.loopRunning) await new Promise((r) => setTimeout(r, 5));
     this.failAllWaiters(Errors.Stopped);
     await this.wal.close();
+    // the store may be between compaction batches: let it finish its backend writes first
+    await this.store.close();
     await this.backend.sync();
     await this.backend.close();
   }

@@ -24,12 +24,12 @@ export class MemberStore {
 
   list(): MemberRecord[] {
     const out: MemberRecord[] = [];
-    for (const { value } of this.backend.members.getRange({})) out.push(MemberRecord.decode(value as Buffer));
+    for (const { value } of this.backend.members.getRange({})) out.push(MemberRecord.decode(value));
     return out;
   }
 
   get(id: bigint): MemberRecord | undefined {
-    const v = this.backend.members.get(idKey(id)) as Buffer | undefined;
+    const v = this.backend.members.get(idKey(id));
     return v ? MemberRecord.decode(v) : undefined;
   }
 }

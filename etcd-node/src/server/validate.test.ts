@@ -19,7 +19,7 @@ const nested = (success: RequestOp[], failure: RequestOp[] = []): RequestOp => (
 
 test('empty keys and option conflicts are refused with etcd errors', () => {
   assert.throws(() => checkRange(RangeRequest.fromPartial({})), Errors.EmptyKey);
-  assert.throws(() => checkRange(RangeRequest.fromPartial({ key: b('a'), sortOrder: 7 })), Errors.InvalidSortOption);
+  assert.throws(() => checkRange(RangeRequest.fromPartial({ key: b('a'), sortOrder: 7 as RangeRequest["sortOrder"] })), Errors.InvalidSortOption);
   assert.throws(() => checkPut(PutRequest.fromPartial({ value: b('v') })), Errors.EmptyKey);
   assert.throws(() => checkPut(PutRequest.fromPartial({ key: b('a'), value: b('v'), ignoreValue: true })), Errors.ValueProvided);
   assert.throws(() => checkPut(PutRequest.fromPartial({ key: b('a'), lease: 5n, ignoreLease: true })), Errors.LeaseProvided);

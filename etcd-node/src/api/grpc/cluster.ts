@@ -6,7 +6,7 @@ import { unary, unimplemented } from './unary.js';
 
 export function clusterService(server: EtcdServer, log: Logger): ClusterServer {
   return {
-    memberList: unary(log, 'MemberList', () => ({ header: server.header(), members: server.memberList() })),
+    memberList: unary(log, 'MemberList', () => ({ header: server.clusterHeader(), members: server.memberList() })),
     memberAdd: unimplemented('MemberAdd'),
     memberRemove: unimplemented('MemberRemove'),
     memberUpdate: unimplemented('MemberUpdate'),
