@@ -77,3 +77,15 @@ test('help and version are commands', () => {
   assert.equal(parseCommand(['--help'], {}).kind, 'help');
   assert.equal(parseCommand(['--version'], {}).kind, 'version');
 });
+
+test('--auth-token: simple (the default) is accepted, jwt and unknown types are refused by name', () => {
+  assert.equal(run([]).config.authTokenTtl, 300);
+  assert.equal(run(['--auth-token=simple', '--auth-token-ttl=5']).config.authTokenTtl, 5);
+  const jwt = flagError(['--auth-token=jwt,pub-key=a.pub,priv-key=a,sign-method=RS256']);
+  assert.equal(jwt.flag, 'auth-token');
+  assert.match(jwt.message, /jwt tokens are not supported/);
+  const other = flagError(['--auth-token=magic']);
+  assert.equal(other.flag, 'auth-token');
+  assert.match(other.message, /unknown token type/);
+  assert.equal(flagError(['--auth-token-ttl=0']).flag, 'auth-token-ttl');
+});

@@ -54,6 +54,8 @@ export const FLAGS: Record<string, FlagSpec> = {
   'peer-trusted-ca-file': { kind: 'string', help: 'Path to the peer server TLS trusted CA file.' },
   'peer-client-cert-auth': { kind: 'bool', def: 'false', help: 'Enable peer client cert authentication.' },
   'max-learners': { kind: 'int', def: '1', help: 'Sets the maximum number of learners that can be available in the cluster membership.' },
+  'auth-token': { kind: 'string', def: 'simple', help: "Specify auth token type: only 'simple' (etcd's 'jwt' tokens are not supported)." },
+  'auth-token-ttl': { kind: 'int', def: '300', help: 'The lifetime in seconds of the auth token.' },
   'log-level': { kind: 'string', def: 'info', help: "Configures log level. Only supports debug, info, warn, error, panic, or fatal." },
   'log-outputs': { kind: 'string', def: 'stderr', help: 'Specify stdout or stderr (the only outputs etcd-node supports).' },
   logger: { kind: 'string', def: 'zap', help: "Accepted for compatibility; etcd-node always logs structured JSON ('zap')." },
@@ -241,6 +243,15 @@ function buildConfig(given: Map<string, string>): { config: ServerConfig; logLev
     }
   }
 
+  const authToken = str(given, 'auth-token');
+  const tokenType = authToken.split(',')[0];
+  if (tokenType === 'jwt') {
+    throw new FlagError('auth-token', `--auth-token=${authToken}: jwt tokens are not supported by etcd-node; use --auth-token=simple`);
+  }
+  if (authToken !== 'simple') {
+    throw new FlagError('auth-token', `invalid value "${authToken}" for flag --auth-token: unknown token type (valid: simple)`);
+  }
+
   const quota = int(given, 'quota-backend-bytes', 0);
   const tls = {
     certFile: given.get('cert-file'),
@@ -284,6 +295,7 @@ function buildConfig(given: Map<string, string>): { config: ServerConfig; logLev
     autoCompactionMode: mode,
     autoCompactionRetention: parseRetention(mode, str(given, 'auto-compaction-retention')),
     maxLearners: int(given, 'max-learners', 0),
+    authTokenTtl: int(given, 'auth-token-ttl', 1),
     tls,
   };
   return { config, logLevel };

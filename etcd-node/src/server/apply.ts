@@ -12,6 +12,7 @@ import {
   type TxnResponse,
 } from '../gen/etcdserverpb/rpc.js';
 import type { InternalRequest } from '../gen/etcdtspb/internal.js';
+import type { AuthResponse, AuthStore } from '../auth/store.js';
 import type { KeyValue } from '../gen/mvccpb/kv.js';
 import type { MvccStore, WriteTxn } from '../mvcc/store.js';
 import type { AlarmStore } from './alarms.js';
@@ -30,7 +31,7 @@ import {
   type LeaseLookup,
 } from './txn.js';
 
-export type ApplyResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse | AlarmResponse;
+export type ApplyResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse | AlarmResponse | AuthResponse;
 
 export interface ApplyOutcome {
   readonly response?: ApplyResponse;
@@ -65,30 +66,40 @@ export class Applier {
     private readonly store: MvccStore,
     private readonly alarms: AlarmStore,
     private readonly leases: LeaseLookup,
+    private readonly auth?: AuthStore,
   ) {}
 
-  apply(req: InternalRequest): ApplyOutcome {
+  /** `index`: the log index of the entry (auth tokens name it; 0 when unknown). */
+  apply(req: InternalRequest, index = 0): ApplyOutcome {
     try {
-      return this.dispatch(req);
+      return this.dispatch(req, index);
     } catch (err) {
       return { error: toEtcdError(err) };
+    } finally {
+      if (index > 0) this.auth?.noteApplied(index);
     }
   }
 
-  private dispatch(req: InternalRequest): ApplyOutcome {
+  private dispatch(req: InternalRequest, index: number): ApplyOutcome {
+    const authResponse = this.auth?.apply(req, index);
+    if (authResponse) return { response: authResponse };
     const noSpace = this.alarms.has(AlarmType.NOSPACE);
     if (req.put) {
+      // client writes: permissions were checked at the auth revision in the header; refuse if it is stale
+      this.auth?.checkWriteHeader(req.authHeader);
       if (noSpace) throw Errors.NoSpace;
       checkPutAgainstState(this.store, req.put, this.leases);
       const put = req.put;
       return { response: this.write((w) => executePut(w, put)) };
     }
     if (req.deleteRange) {
+      this.auth?.checkWriteHeader(req.authHeader);
       const del = req.deleteRange;
       return { response: this.write((w) => executeDelete(w, del)) };
     }
     if (req.txn) {
       const txn = req.txn;
+      this.auth?.checkWriteHeader(req.authHeader);
       if (noSpace && !isTxnReadOnly(txn)) throw Errors.NoSpace;
       const path = comparePath(this.store, txn);
       checkTxnOps(this.store, txn, path, this.leases);

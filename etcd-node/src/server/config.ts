@@ -24,6 +24,8 @@ export interface ServerConfig {
   /** periodic: milliseconds; revision: a number of revisions; 0 disables */
   readonly autoCompactionRetention: number;
   readonly maxLearners: number;
+  /** --auth-token-ttl, seconds (default 300); only simple tokens exist (--auth-token=simple) */
+  readonly authTokenTtl?: number;
   readonly tls: {
     readonly certFile?: string;
     readonly keyFile?: string;

@@ -54,6 +54,9 @@ export const Errors = {
   AuthNotEnabled: e(status.FAILED_PRECONDITION, 'authentication is not enabled'),
   InvalidAuthToken: e(status.UNAUTHENTICATED, 'invalid auth token'),
   InvalidAuthMgmt: e(status.INVALID_ARGUMENT, 'invalid auth management'),
+  AuthOldRevision: e(status.INVALID_ARGUMENT, 'revision of auth store is old'),
+  // etcd 3.4 returns this one unmapped: gRPC Unknown with its auth package's text
+  AuthNoPasswordUser: new EtcdError(status.UNKNOWN, 'auth: authentication failed, password was given for no password user'),
   NoLeader: e(status.UNAVAILABLE, 'no leader'),
   NotLeader: e(status.FAILED_PRECONDITION, 'not leader'),
   LeaderChanged: e(status.UNAVAILABLE, 'leader changed'),

@@ -25,7 +25,8 @@ import {
   type TxnRequest,
   type TxnResponse,
 } from '../gen/etcdserverpb/rpc.js';
-import { InternalRequest } from '../gen/etcdtspb/internal.js';
+import { InternalRequest, type AuthHeader } from '../gen/etcdtspb/internal.js';
+import { AuthStore, type AuthResponse } from '../auth/store.js';
 import { MvccStore } from '../mvcc/store.js';
 import type { ConsensusNode } from '../raft/node.js';
 import { SingleNode } from '../raft/single-node.js';
@@ -41,6 +42,12 @@ import { clusterId as deriveClusterId, memberId as deriveMemberId } from './ids.
 import { MemberStore, toApiMember, urlString } from './members.js';
 import { executeRange } from './range.js';
 import { checkTxnOps, comparePath, executeTxn, isTxnReadOnly, toEtcdError } from './txn.js';
+
+/** What a caller proposes: an InternalRequest without the wait id, the auth header optional. */
+type ProposeRequest = Omit<InternalRequest, 'id' | 'authHeader'> & { authHeader?: AuthHeader | undefined };
+
+/** etcd's default --auth-token-ttl, seconds. */
+const DEFAULT_AUTH_TOKEN_TTL = 300;
 
 /** etcd's estimate of what a key costs the backend beyond its bytes (quota accounting). */
 const KV_OVERHEAD = 256;
@@ -78,6 +85,8 @@ export class EtcdServer {
     private readonly alarms: AlarmStore,
     private readonly members: MemberStore,
     applied: { index: number; term: number },
+    /** users, roles, permissions, tokens (auth/) */
+    readonly auth: AuthStore,
   ) {
     this.appliedIndex = applied.index;
     this.appliedTerm = applied.term;
@@ -137,10 +146,11 @@ export class EtcdServer {
     const store = MvccStore.open(backend);
     const alarms = new AlarmStore(backend);
     const members = new MemberStore(backend);
-    const applier = new Applier(store, alarms, { exists: () => false });
+    const auth = new AuthStore(backend, { tokenTtlMs: (cfg.authTokenTtl ?? DEFAULT_AUTH_TOKEN_TTL) * 1000 });
+    const applier = new Applier(store, alarms, { exists: () => false }, auth);
     const ci = backend.consistentIndex();
     const node = new SingleNode(mid, { hardState, lastIndex });
-    const server = new EtcdServer(cfg, log, mid, cid, wal, backend, store, node, applier, alarms, members, ci);
+    const server = new EtcdServer(cfg, log, mid, cid, wal, backend, store, node, applier, alarms, members, ci, auth);
     // Catch the backend up with what the WAL holds beyond its consistent index (its last batch may not
     // have been committed when the process died).
     const replay = entries.filter((e) => e.index > ci.index);
@@ -191,7 +201,7 @@ export class EtcdServer {
         if (e.index <= this.appliedIndex) continue;
         if (e.data.length > 0) {
           const req = InternalRequest.decode(e.data);
-          const outcome = this.applier.apply(req);
+          const outcome = this.applier.apply(req, e.index);
           const w = this.waits.get(req.id);
           if (w) {
             this.waits.delete(req.id);
@@ -216,10 +226,10 @@ export class EtcdServer {
     this.log.info('saved snapshot', { 'snapshot-index': index });
   }
 
-  private async propose(req: Omit<InternalRequest, 'id'>): Promise<ApplyOutcome> {
+  private async propose(req: ProposeRequest): Promise<ApplyOutcome> {
     if (this.stopped) throw Errors.Stopped;
     const id = ++this.nextRequestId;
-    const data = InternalRequest.encode({ ...req, id }).finish();
+    const data = InternalRequest.encode({ authHeader: undefined, ...req, id }).finish();
     if (data.length > this.cfg.maxRequestBytes) throw Errors.RequestTooLarge;
     return new Promise<ApplyOutcome>((resolve, reject) => {
       this.waits.set(id, { resolve, reject });
@@ -234,7 +244,7 @@ export class EtcdServer {
     });
   }
 
-  private async proposeAndWait<T>(req: Omit<InternalRequest, 'id'>): Promise<T> {
+  private async proposeAndWait<T>(req: ProposeRequest): Promise<T> {
     const outcome = await this.propose(req);
     if (outcome.error !== undefined) throw outcome.error;
     return outcome.response as T;
@@ -286,20 +296,21 @@ export class EtcdServer {
     }
   }
 
-  async put(r: PutRequest): Promise<PutResponse> {
+  /** `authHeader`: who asked, for the apply-time auth revision check (AuthStore.header). */
+  async put(r: PutRequest, authHeader?: AuthHeader): Promise<PutResponse> {
     await this.checkQuota(KV_OVERHEAD + r.key.length + r.value.length);
-    const res = await this.proposeAndWait<PutResponse>({ put: r });
+    const res = await this.proposeAndWait<PutResponse>({ put: r, authHeader });
     res.header = this.header(Number(res.header?.revision ?? 0n));
     return res;
   }
 
-  async deleteRange(r: DeleteRangeRequest): Promise<DeleteRangeResponse> {
-    const res = await this.proposeAndWait<DeleteRangeResponse>({ deleteRange: r });
+  async deleteRange(r: DeleteRangeRequest, authHeader?: AuthHeader): Promise<DeleteRangeResponse> {
+    const res = await this.proposeAndWait<DeleteRangeResponse>({ deleteRange: r, authHeader });
     res.header = this.header(Number(res.header?.revision ?? 0n));
     return res;
   }
 
-  async txn(r: TxnRequest): Promise<TxnResponse> {
+  async txn(r: TxnRequest, authHeader?: AuthHeader): Promise<TxnResponse> {
     let res: TxnResponse;
     if (isTxnReadOnly(r)) {
       this.checkRunning();
@@ -327,7 +338,7 @@ export class EtcdServer {
       }
     } else {
       await this.checkQuota(txnCost(r));
-      res = await this.proposeAndWait<TxnResponse>({ txn: r });
+      res = await this.proposeAndWait<TxnResponse>({ txn: r, authHeader });
     }
     res.header = this.header(Number(res.header?.revision ?? 0n));
     return res;
@@ -338,6 +349,18 @@ export class EtcdServer {
     if (outcome.error !== undefined) throw outcome.error;
     if (outcome.physical) await outcome.physical;
     return { header: this.header() };
+  }
+
+  // ---- auth ----
+
+  /**
+   * Proposes an auth request (its `authHeader` names the caller; the apply layer checks admin rights)
+   * and answers with etcd's response header.
+   */
+  async authRequest<T extends AuthResponse>(req: ProposeRequest): Promise<T> {
+    const res = await this.proposeAndWait<T>(req);
+    res.header = this.header();
+    return res;
   }
 
   // ---- maintenance ----

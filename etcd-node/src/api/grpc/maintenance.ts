@@ -1,32 +1,52 @@
 // The Maintenance service: Status, Defragment, Hash, HashKV, Snapshot (stream), Alarm. MoveLeader and
-// Downgrade answer Unimplemented until replication lands.
+// Downgrade answer Unimplemented until replication lands. With auth on, Defragment, Hash, HashKV and
+// Snapshot need the root role (as etcd's authMaintenanceServer; Status and Alarm need nothing), and
+// refuse with the auth package's error unmapped (gRPC Unknown, "auth: permission denied"), as etcd does.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ServerWritableStream } from '@grpc/grpc-js';
+import { asAuthPackageError } from '../../auth/store.js';
 import type { MaintenanceServer, SnapshotRequest, SnapshotResponse } from '../../gen/etcdserverpb/rpc.js';
 import { SERVER_VERSION } from '../../server/config.js';
 import type { EtcdServer } from '../../server/etcd-server.js';
 import type { Logger } from '../../util/logger.js';
+import { authorizeAdmin, type ServerSurfaceCall } from './auth-context.js';
 import { toServiceError } from './errors.js';
 import { unary, unimplemented } from './unary.js';
 
 const SNAPSHOT_CHUNK = 32 * 1024;
 
 export function maintenanceService(server: EtcdServer, log: Logger): MaintenanceServer {
+  const admin = async (call: ServerSurfaceCall): Promise<void> => {
+    try {
+      await authorizeAdmin(server, call);
+    } catch (err) {
+      throw asAuthPackageError(err);
+    }
+  };
   return {
     alarm: unary(log, 'Alarm', (r) => server.alarm(r)),
     status: unary(log, 'Status', () => server.status()),
-    defragment: unary(log, 'Defragment', async () => {
+    defragment: unary(log, 'Defragment', async (_r, call) => {
+      await admin(call);
       await server.defragment();
       return { header: server.header() };
     }),
-    hash: unary(log, 'Hash', () => server.hash()),
-    hashKv: unary(log, 'HashKV', (r) => server.hashKV(Number(r.revision))),
+    hash: unary(log, 'Hash', async (_r, call) => {
+      await admin(call);
+      return server.hash();
+    }),
+    hashKv: unary(log, 'HashKV', async (r, call) => {
+      await admin(call);
+      return server.hashKV(Number(r.revision));
+    }),
     snapshot: (call) => {
-      streamSnapshot(server, log, call).catch((err: unknown) => call.emit('error', toServiceError(err, log, 'Snapshot')));
+      admin(call)
+        .then(() => streamSnapshot(server, log, call))
+        .catch((err: unknown) => call.emit('error', toServiceError(err, log, 'Snapshot')));
     },
     moveLeader: unimplemented('MoveLeader'),
     downgrade: unimplemented('Downgrade'),

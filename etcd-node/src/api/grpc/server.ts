@@ -1,11 +1,12 @@
 // The client-facing gRPC server: every etcd v3 service this build serves, on every --listen-client-urls
-// address. Services not listed here (Watch, Lease, Auth, Lock, Election) answer Unimplemented.
+// address. Services not listed here (Watch, Lease, Lock, Election) answer Unimplemented.
 import { readFileSync } from 'node:fs';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { ClusterService, KVService, MaintenanceService } from '../../gen/etcdserverpb/rpc.js';
+import { AuthService, ClusterService, KVService, MaintenanceService } from '../../gen/etcdserverpb/rpc.js';
 import type { ServerConfig } from '../../server/config.js';
 import type { EtcdServer } from '../../server/etcd-server.js';
 import type { Logger } from '../../util/logger.js';
+import { authService } from './auth.js';
 import { clusterService } from './cluster.js';
 import { kvService } from './kv.js';
 import { maintenanceService } from './maintenance.js';
@@ -23,6 +24,7 @@ export function createGrpcServer(server: EtcdServer, cfg: ServerConfig, log: Log
   g.addService(KVService, kvService(server, log));
   g.addService(MaintenanceService, maintenanceService(server, log));
   g.addService(ClusterService, clusterService(server, log));
+  g.addService(AuthService, authService(server, log));
   return g;
 }
 

@@ -8,6 +8,22 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import {
   AlarmRequest,
+  AuthDisableRequest,
+  AuthEnableRequest,
+  AuthRoleAddRequest,
+  AuthRoleDeleteRequest,
+  AuthRoleGetRequest,
+  AuthRoleGrantPermissionRequest,
+  AuthRoleListRequest,
+  AuthRoleRevokePermissionRequest,
+  AuthStatusRequest,
+  AuthUserAddRequest,
+  AuthUserChangePasswordRequest,
+  AuthUserDeleteRequest,
+  AuthUserGetRequest,
+  AuthUserGrantRoleRequest,
+  AuthUserListRequest,
+  AuthUserRevokeRoleRequest,
   CompactionRequest,
   DeleteRangeRequest,
   LeaseCheckpointRequest,
@@ -81,10 +97,32 @@ export interface MemberRecord {
   isLearner: boolean;
 }
 
+/**
+ * Who sent a client request, as the API layer saw it (etcd's RequestHeader username/auth_revision).
+ * Present on every request that came from a client; absent on the server's own proposals (alarms,
+ * lease expiry, auto-compaction), which no permission check applies to.
+ */
+export interface AuthHeader {
+  /** '' when the caller gave no credentials (or auth was off) */
+  username: string;
+  /** the auth revision the API layer checked permissions at; 0 when auth was off */
+  revision: bigint;
+}
+
+/**
+ * An Authenticate request as it enters the log: no password (checked before proposing, so it never
+ * reaches the WAL), and the random token prefix chosen by the proposer (the entry index completes it).
+ */
+export interface AuthenticateEntry {
+  name: string;
+  tokenPrefix: string;
+}
+
 /** The request etcd-node proposes into the log; applied in log order on every member. */
 export interface InternalRequest {
   /** the proposer's wait id; 0 when nobody waits */
   id: bigint;
+  authHeader: AuthHeader | undefined;
   put?: PutRequest | undefined;
   deleteRange?: DeleteRangeRequest | undefined;
   txn?: TxnRequest | undefined;
@@ -93,7 +131,27 @@ export interface InternalRequest {
   leaseRevoke?: LeaseRevokeRequest | undefined;
   alarm?: AlarmRequest | undefined;
   leaseCheckpoint?: LeaseCheckpointRequest | undefined;
-  range?: RangeRequest | undefined;
+  range?:
+    | RangeRequest
+    | undefined;
+  /** auth (users, roles, permissions, enable/disable, tokens): fields 21-39 */
+  authEnable?: AuthEnableRequest | undefined;
+  authDisable?: AuthDisableRequest | undefined;
+  authStatus?: AuthStatusRequest | undefined;
+  authenticate?: AuthenticateEntry | undefined;
+  authUserAdd?: AuthUserAddRequest | undefined;
+  authUserDelete?: AuthUserDeleteRequest | undefined;
+  authUserGet?: AuthUserGetRequest | undefined;
+  authUserChangePassword?: AuthUserChangePasswordRequest | undefined;
+  authUserGrantRole?: AuthUserGrantRoleRequest | undefined;
+  authUserRevokeRole?: AuthUserRevokeRoleRequest | undefined;
+  authUserList?: AuthUserListRequest | undefined;
+  authRoleAdd?: AuthRoleAddRequest | undefined;
+  authRoleDelete?: AuthRoleDeleteRequest | undefined;
+  authRoleGet?: AuthRoleGetRequest | undefined;
+  authRoleGrantPermission?: AuthRoleGrantPermissionRequest | undefined;
+  authRoleRevokePermission?: AuthRoleRevokePermissionRequest | undefined;
+  authRoleList?: AuthRoleListRequest | undefined;
 }
 
 function createBaseEntry(): Entry {
@@ -735,8 +793,145 @@ export const MemberRecord: MessageFns<MemberRecord> = {
   },
 };
 
+function createBaseAuthHeader(): AuthHeader {
+  return { username: "", revision: 0n };
+}
+
+export const AuthHeader: MessageFns<AuthHeader> = {
+  encode(message: AuthHeader, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.username !== "") {
+      writer.uint32(10).string(message.username);
+    }
+    if (message.revision !== 0n) {
+      if (BigInt.asUintN(64, message.revision) !== message.revision) {
+        throw new globalThis.Error("value provided for field message.revision of type uint64 too large");
+      }
+      writer.uint32(16).uint64(message.revision);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthHeader {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthHeader();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.revision = reader.uint64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<AuthHeader>): AuthHeader {
+    return AuthHeader.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuthHeader>): AuthHeader {
+    const message = createBaseAuthHeader();
+    message.username = object.username ?? "";
+    message.revision = (object.revision !== undefined && object.revision !== null) ? BigInt(object.revision) : 0n;
+    return message;
+  },
+};
+
+function createBaseAuthenticateEntry(): AuthenticateEntry {
+  return { name: "", tokenPrefix: "" };
+}
+
+export const AuthenticateEntry: MessageFns<AuthenticateEntry> = {
+  encode(message: AuthenticateEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.tokenPrefix !== "") {
+      writer.uint32(18).string(message.tokenPrefix);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AuthenticateEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAuthenticateEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tokenPrefix = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<AuthenticateEntry>): AuthenticateEntry {
+    return AuthenticateEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AuthenticateEntry>): AuthenticateEntry {
+    const message = createBaseAuthenticateEntry();
+    message.name = object.name ?? "";
+    message.tokenPrefix = object.tokenPrefix ?? "";
+    return message;
+  },
+};
+
 function createBaseInternalRequest(): InternalRequest {
-  return { id: 0n };
+  return { id: 0n, authHeader: undefined };
 }
 
 export const InternalRequest: MessageFns<InternalRequest> = {
@@ -746,6 +941,9 @@ export const InternalRequest: MessageFns<InternalRequest> = {
         throw new globalThis.Error("value provided for field message.id of type uint64 too large");
       }
       writer.uint32(8).uint64(message.id);
+    }
+    if (message.authHeader !== undefined) {
+      AuthHeader.encode(message.authHeader, writer.uint32(162).fork()).join();
     }
     if (message.put !== undefined) {
       PutRequest.encode(message.put, writer.uint32(26).fork()).join();
@@ -774,6 +972,57 @@ export const InternalRequest: MessageFns<InternalRequest> = {
     if (message.range !== undefined) {
       RangeRequest.encode(message.range, writer.uint32(90).fork()).join();
     }
+    if (message.authEnable !== undefined) {
+      AuthEnableRequest.encode(message.authEnable, writer.uint32(170).fork()).join();
+    }
+    if (message.authDisable !== undefined) {
+      AuthDisableRequest.encode(message.authDisable, writer.uint32(178).fork()).join();
+    }
+    if (message.authStatus !== undefined) {
+      AuthStatusRequest.encode(message.authStatus, writer.uint32(186).fork()).join();
+    }
+    if (message.authenticate !== undefined) {
+      AuthenticateEntry.encode(message.authenticate, writer.uint32(194).fork()).join();
+    }
+    if (message.authUserAdd !== undefined) {
+      AuthUserAddRequest.encode(message.authUserAdd, writer.uint32(202).fork()).join();
+    }
+    if (message.authUserDelete !== undefined) {
+      AuthUserDeleteRequest.encode(message.authUserDelete, writer.uint32(210).fork()).join();
+    }
+    if (message.authUserGet !== undefined) {
+      AuthUserGetRequest.encode(message.authUserGet, writer.uint32(218).fork()).join();
+    }
+    if (message.authUserChangePassword !== undefined) {
+      AuthUserChangePasswordRequest.encode(message.authUserChangePassword, writer.uint32(226).fork()).join();
+    }
+    if (message.authUserGrantRole !== undefined) {
+      AuthUserGrantRoleRequest.encode(message.authUserGrantRole, writer.uint32(234).fork()).join();
+    }
+    if (message.authUserRevokeRole !== undefined) {
+      AuthUserRevokeRoleRequest.encode(message.authUserRevokeRole, writer.uint32(242).fork()).join();
+    }
+    if (message.authUserList !== undefined) {
+      AuthUserListRequest.encode(message.authUserList, writer.uint32(250).fork()).join();
+    }
+    if (message.authRoleAdd !== undefined) {
+      AuthRoleAddRequest.encode(message.authRoleAdd, writer.uint32(258).fork()).join();
+    }
+    if (message.authRoleDelete !== undefined) {
+      AuthRoleDeleteRequest.encode(message.authRoleDelete, writer.uint32(266).fork()).join();
+    }
+    if (message.authRoleGet !== undefined) {
+      AuthRoleGetRequest.encode(message.authRoleGet, writer.uint32(274).fork()).join();
+    }
+    if (message.authRoleGrantPermission !== undefined) {
+      AuthRoleGrantPermissionRequest.encode(message.authRoleGrantPermission, writer.uint32(282).fork()).join();
+    }
+    if (message.authRoleRevokePermission !== undefined) {
+      AuthRoleRevokePermissionRequest.encode(message.authRoleRevokePermission, writer.uint32(290).fork()).join();
+    }
+    if (message.authRoleList !== undefined) {
+      AuthRoleListRequest.encode(message.authRoleList, writer.uint32(298).fork()).join();
+    }
     return writer;
   },
 
@@ -796,6 +1045,14 @@ export const InternalRequest: MessageFns<InternalRequest> = {
             }
 
             message.id = reader.uint64() as bigint;
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.authHeader = AuthHeader.decode(reader, reader.uint32());
             continue;
           }
           case 3: {
@@ -870,6 +1127,142 @@ export const InternalRequest: MessageFns<InternalRequest> = {
             message.range = RangeRequest.decode(reader, reader.uint32());
             continue;
           }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.authEnable = AuthEnableRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.authDisable = AuthDisableRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 23: {
+            if (tag !== 186) {
+              break;
+            }
+
+            message.authStatus = AuthStatusRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 24: {
+            if (tag !== 194) {
+              break;
+            }
+
+            message.authenticate = AuthenticateEntry.decode(reader, reader.uint32());
+            continue;
+          }
+          case 25: {
+            if (tag !== 202) {
+              break;
+            }
+
+            message.authUserAdd = AuthUserAddRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 26: {
+            if (tag !== 210) {
+              break;
+            }
+
+            message.authUserDelete = AuthUserDeleteRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 27: {
+            if (tag !== 218) {
+              break;
+            }
+
+            message.authUserGet = AuthUserGetRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 28: {
+            if (tag !== 226) {
+              break;
+            }
+
+            message.authUserChangePassword = AuthUserChangePasswordRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 29: {
+            if (tag !== 234) {
+              break;
+            }
+
+            message.authUserGrantRole = AuthUserGrantRoleRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 30: {
+            if (tag !== 242) {
+              break;
+            }
+
+            message.authUserRevokeRole = AuthUserRevokeRoleRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 31: {
+            if (tag !== 250) {
+              break;
+            }
+
+            message.authUserList = AuthUserListRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 32: {
+            if (tag !== 258) {
+              break;
+            }
+
+            message.authRoleAdd = AuthRoleAddRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 33: {
+            if (tag !== 266) {
+              break;
+            }
+
+            message.authRoleDelete = AuthRoleDeleteRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 34: {
+            if (tag !== 274) {
+              break;
+            }
+
+            message.authRoleGet = AuthRoleGetRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 35: {
+            if (tag !== 282) {
+              break;
+            }
+
+            message.authRoleGrantPermission = AuthRoleGrantPermissionRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 36: {
+            if (tag !== 290) {
+              break;
+            }
+
+            message.authRoleRevokePermission = AuthRoleRevokePermissionRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 37: {
+            if (tag !== 298) {
+              break;
+            }
+
+            message.authRoleList = AuthRoleListRequest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -888,6 +1281,9 @@ export const InternalRequest: MessageFns<InternalRequest> = {
   fromPartial(object: DeepPartial<InternalRequest>): InternalRequest {
     const message = createBaseInternalRequest();
     message.id = (object.id !== undefined && object.id !== null) ? BigInt(object.id) : 0n;
+    message.authHeader = (object.authHeader !== undefined && object.authHeader !== null)
+      ? AuthHeader.fromPartial(object.authHeader)
+      : undefined;
     message.put = (object.put !== undefined && object.put !== null) ? PutRequest.fromPartial(object.put) : undefined;
     message.deleteRange = (object.deleteRange !== undefined && object.deleteRange !== null)
       ? DeleteRangeRequest.fromPartial(object.deleteRange)
@@ -910,6 +1306,60 @@ export const InternalRequest: MessageFns<InternalRequest> = {
       : undefined;
     message.range = (object.range !== undefined && object.range !== null)
       ? RangeRequest.fromPartial(object.range)
+      : undefined;
+    message.authEnable = (object.authEnable !== undefined && object.authEnable !== null)
+      ? AuthEnableRequest.fromPartial(object.authEnable)
+      : undefined;
+    message.authDisable = (object.authDisable !== undefined && object.authDisable !== null)
+      ? AuthDisableRequest.fromPartial(object.authDisable)
+      : undefined;
+    message.authStatus = (object.authStatus !== undefined && object.authStatus !== null)
+      ? AuthStatusRequest.fromPartial(object.authStatus)
+      : undefined;
+    message.authenticate = (object.authenticate !== undefined && object.authenticate !== null)
+      ? AuthenticateEntry.fromPartial(object.authenticate)
+      : undefined;
+    message.authUserAdd = (object.authUserAdd !== undefined && object.authUserAdd !== null)
+      ? AuthUserAddRequest.fromPartial(object.authUserAdd)
+      : undefined;
+    message.authUserDelete = (object.authUserDelete !== undefined && object.authUserDelete !== null)
+      ? AuthUserDeleteRequest.fromPartial(object.authUserDelete)
+      : undefined;
+    message.authUserGet = (object.authUserGet !== undefined && object.authUserGet !== null)
+      ? AuthUserGetRequest.fromPartial(object.authUserGet)
+      : undefined;
+    message.authUserChangePassword =
+      (object.authUserChangePassword !== undefined && object.authUserChangePassword !== null)
+        ? AuthUserChangePasswordRequest.fromPartial(object.authUserChangePassword)
+        : undefined;
+    message.authUserGrantRole = (object.authUserGrantRole !== undefined && object.authUserGrantRole !== null)
+      ? AuthUserGrantRoleRequest.fromPartial(object.authUserGrantRole)
+      : undefined;
+    message.authUserRevokeRole = (object.authUserRevokeRole !== undefined && object.authUserRevokeRole !== null)
+      ? AuthUserRevokeRoleRequest.fromPartial(object.authUserRevokeRole)
+      : undefined;
+    message.authUserList = (object.authUserList !== undefined && object.authUserList !== null)
+      ? AuthUserListRequest.fromPartial(object.authUserList)
+      : undefined;
+    message.authRoleAdd = (object.authRoleAdd !== undefined && object.authRoleAdd !== null)
+      ? AuthRoleAddRequest.fromPartial(object.authRoleAdd)
+      : undefined;
+    message.authRoleDelete = (object.authRoleDelete !== undefined && object.authRoleDelete !== null)
+      ? AuthRoleDeleteRequest.fromPartial(object.authRoleDelete)
+      : undefined;
+    message.authRoleGet = (object.authRoleGet !== undefined && object.authRoleGet !== null)
+      ? AuthRoleGetRequest.fromPartial(object.authRoleGet)
+      : undefined;
+    message.authRoleGrantPermission =
+      (object.authRoleGrantPermission !== undefined && object.authRoleGrantPermission !== null)
+        ? AuthRoleGrantPermissionRequest.fromPartial(object.authRoleGrantPermission)
+        : undefined;
+    message.authRoleRevokePermission =
+      (object.authRoleRevokePermission !== undefined && object.authRoleRevokePermission !== null)
+        ? AuthRoleRevokePermissionRequest.fromPartial(object.authRoleRevokePermission)
+        : undefined;
+    message.authRoleList = (object.authRoleList !== undefined && object.authRoleList !== null)
+      ? AuthRoleListRequest.fromPartial(object.authRoleList)
       : undefined;
     return message;
   },
