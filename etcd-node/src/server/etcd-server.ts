@@ -71,6 +71,9 @@ export class EtcdServer {
   private appliedTerm: number;
   private snapshotIndex: number;
   private fatal: unknown;
+  /** the leader seen after the last Ready; leadership listeners fire when it changes */
+  private knownLeader = 0n;
+  private readonly leaderListeners = new Set<(isLeader: boolean, leader: bigint) => void>();
 
   private constructor(
     readonly cfg: ServerConfig,
@@ -179,6 +182,7 @@ export class EtcdServer {
         await this.wal.sync();
         this.applyEntries(rd.committedEntries);
         this.node.advance();
+        this.noticeLeader();
         if (this.appliedIndex - this.snapshotIndex >= this.cfg.snapshotCount) await this.snapshot();
       }
     } catch (err) {
@@ -191,6 +195,38 @@ export class EtcdServer {
       setImmediate(() => process.emit('SIGTERM'));
     } finally {
       this.loopRunning = false;
+    }
+  }
+
+  // ---- leadership (the lessor expires leases only on the leader) ----
+
+  /** true while this member is the Raft leader */
+  isLeader(): boolean {
+    return !this.stopped && this.node.leader === this.memberId;
+  }
+
+  /** Calls fn whenever the known leader changes (fn(true, id) when this member became leader, fn(false, id)
+   *  when it lost or never had leadership; id is 0n while no leader is known). Returns an unsubscribe
+   *  function. A listener that throws is logged and kept: one consumer must not break the write path. */
+  onLeaderChange(fn: (isLeader: boolean, leader: bigint) => void): () => void {
+    this.leaderListeners.add(fn);
+    return () => {
+      this.leaderListeners.delete(fn);
+    };
+  }
+
+  private noticeLeader(): void {
+    const leader = this.node.leader;
+    if (leader === this.knownLeader) return;
+    this.knownLeader = leader;
+    const mine = leader === this.memberId;
+    this.log.info(mine ? 'became leader' : 'leader changed', { 'member-id': this.memberId, leader });
+    for (const fn of this.leaderListeners) {
+      try {
+        fn(mine, leader);
+      } catch (err) {
+        this.log.error('leader-change listener failed', { error: String(err) });
+      }
     }
   }
 
@@ -443,6 +479,17 @@ export class EtcdServer {
     this.stopped = true;
     while (this.loopRunning) await new Promise((r) => setTimeout(r, 5));
     this.failAllWaiters(Errors.Stopped);
+    // a stopped member leads nothing: tell listeners (the lessor stops expiring leases)
+    if (this.knownLeader === this.memberId) {
+      this.knownLeader = 0n;
+      for (const fn of this.leaderListeners) {
+        try {
+          fn(false, 0n);
+        } catch (err) {
+          this.log.error('leader-change listener failed', { error: String(err) });
+        }
+      }
+    }
     await this.wal.close();
     // the store may be between compaction batches: let it finish its backend writes first
     await this.store.close();
