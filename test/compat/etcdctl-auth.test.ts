@@ -140,6 +140,8 @@ describe('etcdctl auth: etcd-node prints what etcd prints', skipUnless('etcd', '
     await c.same([...U1, 'get', 'a', '--prefix'], { expectCode: 0 });
     await c.same([...U1, 'get', 'a', 'b'], { expectCode: 0 });
     await c.same([...U1, 'get', 'a', 'c'], { expectCode: 1 }); // past b
+    await c.same([...U1, 'get', 'a1', 'a0'], {}); // an empty (inverted) range inside the grant
+    await c.same([...U1, 'get', 'b', 'a'], {}); // an empty range outside it
     await c.same([...U1, 'get', 'b1'], { expectCode: 1 });
     await c.same([...U1, 'get', 'm', 'o', '-w', 'json'], { expectCode: 0 }); // two touching grants cover it
     await c.same([...U1, 'get', 'k1'], { expectCode: 1 }); // revoked above
