@@ -102,6 +102,12 @@ export interface ServerOptions {
   extraArgs?: string[];
   /** Readiness timeout, default 20 s. */
   readyTimeoutMs?: number;
+  /**
+   * Serve clients over TLS: the client URLs become https:// and the server gets these flags (cert,
+   * key, CA, --client-cert-auth); `etcdctlArgs` are what etcdctl needs to reach it (the readiness
+   * probe uses them too: --cacert, and --cert/--key when client certificates are required).
+   */
+  tls?: { serverArgs: string[]; etcdctlArgs: string[] };
 }
 
 export interface RunningServer {
@@ -160,12 +166,12 @@ function commandFor(kind: ServerKind): { binary: 'etcd-node' | 'etcd'; file: str
 const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
 
 /** One `etcdctl endpoint health` (asynchronous: the event loop keeps draining the servers' output). */
-function probeHealth(etcdctl: string, endpoint: string): Promise<{ ok: boolean; stderr: string }> {
+function probeHealth(etcdctl: string, endpoint: string, extra: readonly string[]): Promise<{ ok: boolean; stderr: string }> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ETCDCTL_')) env[k] = v;
   env['ETCDCTL_API'] = '3';
   return new Promise((res) => {
-    const c = spawn(etcdctl, [`--endpoints=${endpoint}`, '--dial-timeout=1s', '--command-timeout=2s', 'endpoint', 'health'], {
+    const c = spawn(etcdctl, [`--endpoints=${endpoint}`, ...extra, '--dial-timeout=1s', '--command-timeout=2s', 'endpoint', 'health'], {
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -195,7 +201,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), `etcd-ts-${cmd.binary}-`));
   const [clientPort, peerPort] = await freePorts(2);
   if (clientPort === undefined || peerPort === undefined) throw new Error('no free ports');
-  const clientUrl = `http://127.0.0.1:${clientPort}`;
+  const clientUrl = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const endpoint = `127.0.0.1:${clientPort}`;
   const args = [
@@ -207,6 +213,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     '--listen-peer-urls', peerUrl,
     '--initial-advertise-peer-urls', peerUrl,
     '--initial-cluster', `${name}=${peerUrl}`,
+    ...(opts.tls?.serverArgs ?? []),
     ...(opts.extraArgs ?? []),
   ];
   const readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
@@ -253,7 +260,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (!isRunning()) {
         throw new Error(`${cmd.binary} exited before becoming healthy (${exitInfo ?? '?'}); its output:\n${log}`);
       }
-      const r = await probeHealth(etcdctl, endpoint);
+      const r = await probeHealth(etcdctl, endpoint, opts.tls?.etcdctlArgs ?? []);
       if (r.ok) return;
       if (Date.now() > deadline) {
         throw new Error(

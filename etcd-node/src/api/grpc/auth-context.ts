@@ -45,6 +45,9 @@ export async function authInfoOf(server: EtcdServer, call: ServerSurfaceCall): P
   const token = tokenOf(call);
   if (token !== undefined) return server.auth.authInfoFromToken(token);
   if (!server.cfg.tls.clientCertAuth) return undefined;
+  // a call proxied by the JSON gateway carries the gateway's own certificate, not the client's: etcd
+  // ignores the common name then (the gateway marks its calls with this metadata)
+  if (call.metadata.get('grpcgateway-accept').length > 0) return undefined;
   const cn = peerCommonName(call);
   return cn === undefined ? undefined : server.auth.authInfoFromCommonName(cn);
 }
