@@ -4,30 +4,13 @@
 // --cacert/--cert/--key; a token (--user) wins over the certificate. Certificates come from openssl.
 //
 //   node --import tsx --test test/compat/etcdctl-auth-cert.test.ts
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { Compat, compatTest } from '../support/compare.js';
-import { skipUnless, tool } from '../support/servers.js';
-
-/** A CA, a server certificate for 127.0.0.1, and client certificates with the given common names. */
-function makePki(dir: string, clients: readonly string[]): void {
-  const openssl = tool('openssl');
-  const run = (args: string[]): void => {
-    execFileSync(openssl, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
-  };
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  run(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=etcd-ts test CA']);
-  const sign = (name: string, cn: string, ext: string): void => {
-    writeFileSync(join(dir, `${name}.ext`), ext);
-    run(['req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`]);
-    run(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`]);
-  };
-  sign('server', 'server', 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
-  for (const cn of clients) sign(cn, cn, 'extendedKeyUsage=clientAuth\n');
-}
+import { makePki } from '../support/pki.js';
+import { skipUnless } from '../support/servers.js';
 
 describe('client certificates as users: etcd-node prints what etcd prints', skipUnless('etcd', 'etcdctl', 'openssl'), () => {
   let compat: Compat | undefined;

@@ -56,6 +56,7 @@ export const FLAGS: Record<string, FlagSpec> = {
   'max-learners': { kind: 'int', def: '1', help: 'Sets the maximum number of learners that can be available in the cluster membership.' },
   'auth-token': { kind: 'string', def: 'simple', help: "Specify auth token type: only 'simple' (etcd's 'jwt' tokens are not supported)." },
   'auth-token-ttl': { kind: 'int', def: '300', help: 'The lifetime in seconds of the auth token.' },
+  'experimental-watch-progress-notify-interval': { kind: 'string', def: '10m0s', help: 'Duration of periodic watch progress notifications.' },
   'log-level': { kind: 'string', def: 'info', help: "Configures log level. Only supports debug, info, warn, error, panic, or fatal." },
   'log-outputs': { kind: 'string', def: 'stderr', help: 'Specify stdout or stderr (the only outputs etcd-node supports).' },
   logger: { kind: 'string', def: 'zap', help: "Accepted for compatibility; etcd-node always logs structured JSON ('zap')." },
@@ -179,6 +180,11 @@ function parseRetention(mode: 'periodic' | 'revision', v: string): number {
   const flag = 'auto-compaction-retention';
   if (/^\d+$/.test(v)) return mode === 'periodic' ? Number(v) * 3_600_000 : Number(v);
   if (mode === 'revision') throw new FlagError(flag, `invalid value "${v}" for flag --${flag}: revision mode needs a number of revisions`);
+  return parseDuration(flag, v);
+}
+
+/** A Go-style duration (300ms, 10s, 1h30m, 10m0s) in milliseconds; throws FlagError naming the flag. */
+function parseDuration(flag: string, v: string): number {
   const re = /(\d+(?:\.\d+)?)(h|ms|m|s)/g;
   let total = 0;
   let consumed = 0;
@@ -189,6 +195,12 @@ function parseRetention(mode: 'periodic' | 'revision', v: string): number {
   }
   if (consumed !== v.length || consumed === 0) throw new FlagError(flag, `invalid value "${v}" for flag --${flag}: not a duration`);
   return Math.round(total);
+}
+
+function positiveDuration(flag: string, v: string): number {
+  const ms = parseDuration(flag, v);
+  if (ms <= 0) throw new FlagError(flag, `invalid value "${v}" for flag --${flag}: must be greater than 0`);
+  return ms;
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error', 'panic', 'fatal'];
@@ -296,6 +308,7 @@ function buildConfig(given: Map<string, string>): { config: ServerConfig; logLev
     autoCompactionRetention: parseRetention(mode, str(given, 'auto-compaction-retention')),
     maxLearners: int(given, 'max-learners', 0),
     authTokenTtl: int(given, 'auth-token-ttl', 1),
+    watchProgressNotifyInterval: positiveDuration('experimental-watch-progress-notify-interval', str(given, 'experimental-watch-progress-notify-interval')),
     tls,
   };
   return { config, logLevel };

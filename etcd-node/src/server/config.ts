@@ -26,6 +26,8 @@ export interface ServerConfig {
   readonly maxLearners: number;
   /** --auth-token-ttl, seconds (default 300); only simple tokens exist (--auth-token=simple) */
   readonly authTokenTtl?: number;
+  /** --experimental-watch-progress-notify-interval, milliseconds (default 10 minutes) */
+  readonly watchProgressNotifyInterval?: number;
   readonly tls: {
     readonly certFile?: string;
     readonly keyFile?: string;
@@ -42,6 +44,9 @@ export interface ServerConfig {
 export const DEFAULT_QUOTA_BYTES = 2 * 1024 * 1024 * 1024;
 export const DEFAULT_MAX_REQUEST_BYTES = 1.5 * 1024 * 1024;
 export const DEFAULT_MAX_TXN_OPS = 128;
+/** etcd lets a gRPC message exceed --max-request-bytes by this much, so that its own size check answers;
+ *  watch responses are fragmented only past --max-request-bytes plus this, as etcd does. */
+export const GRPC_OVERHEAD_BYTES = 512 * 1024;
 /** The etcd API version this server speaks (kube-apiserver enables features by it). */
 export const SERVER_VERSION = '3.6.0';
 export const CLUSTER_VERSION = '3.6.0';

@@ -28,6 +28,7 @@ import {
 import { InternalRequest, type AuthHeader } from '../gen/etcdtspb/internal.js';
 import { AuthStore, type AuthResponse } from '../auth/store.js';
 import { MvccStore } from '../mvcc/store.js';
+import { WatchableStore } from '../mvcc/watchable-store.js';
 import type { ConsensusNode } from '../raft/node.js';
 import { SingleNode } from '../raft/single-node.js';
 import type { Entry } from '../raft/types.js';
@@ -74,6 +75,8 @@ export class EtcdServer {
   /** the leader seen after the last Ready; leadership listeners fire when it changes */
   private knownLeader = 0n;
   private readonly leaderListeners = new Set<(isLeader: boolean, leader: bigint) => void>();
+  /** watchers over the store (the Watch service and the gateway's /v3/watch) */
+  readonly watchable: WatchableStore;
 
   private constructor(
     readonly cfg: ServerConfig,
@@ -94,6 +97,7 @@ export class EtcdServer {
     this.appliedIndex = applied.index;
     this.appliedTerm = applied.term;
     this.snapshotIndex = applied.index;
+    this.watchable = new WatchableStore(store);
   }
 
   /** Opens (or creates) the data dir, replays the WAL past the backend's consistent index, and starts the log. */
@@ -490,6 +494,7 @@ export class EtcdServer {
         }
       }
     }
+    this.watchable.close();
     await this.wal.close();
     // the store may be between compaction batches: let it finish its backend writes first
     await this.store.close();

@@ -1,18 +1,17 @@
 // The client-facing gRPC server: every etcd v3 service this build serves, on every --listen-client-urls
-// address. Services not listed here (Watch, Lease, Lock, Election) answer Unimplemented.
+// address. Services not listed here (Lease, Lock, Election) answer Unimplemented.
 import { readFileSync } from 'node:fs';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { AuthService, ClusterService, KVService, MaintenanceService } from '../../gen/etcdserverpb/rpc.js';
-import type { ServerConfig } from '../../server/config.js';
+import { AuthService, ClusterService, KVService, MaintenanceService, WatchService } from '../../gen/etcdserverpb/rpc.js';
+import { GRPC_OVERHEAD_BYTES, type ServerConfig } from '../../server/config.js';
 import type { EtcdServer } from '../../server/etcd-server.js';
 import type { Logger } from '../../util/logger.js';
 import { authService } from './auth.js';
 import { clusterService } from './cluster.js';
 import { kvService } from './kv.js';
 import { maintenanceService } from './maintenance.js';
+import { watchService } from './watch.js';
 
-/** etcd lets a gRPC message exceed --max-request-bytes by this much, so that its own size check answers. */
-const GRPC_OVERHEAD_BYTES = 512 * 1024;
 
 export function createGrpcServer(server: EtcdServer, cfg: ServerConfig, log: Logger): Server {
   const g = new Server({
@@ -25,6 +24,7 @@ export function createGrpcServer(server: EtcdServer, cfg: ServerConfig, log: Log
   g.addService(MaintenanceService, maintenanceService(server, log));
   g.addService(ClusterService, clusterService(server, log));
   g.addService(AuthService, authService(server, log));
+  g.addService(WatchService, watchService(server, log));
   return g;
 }
 
