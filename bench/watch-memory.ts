@@ -24,7 +24,7 @@ async function measure(server: RunningServer): Promise<string[]> {
   const rows: string[] = [];
   const pid = server.pid();
   rows.push(`at rest: ${rssMiB(pid).toFixed(0)} MiB`);
-  const clients = Array.from({ length: CONNECTIONS }, (_, i) => new WatchClient(server.endpoint, credentials.createInsecure(), { 'grpc.channel_id': i } as object));
+  const clients = Array.from({ length: CONNECTIONS }, (_, i) => new WatchClient(server.endpoint, credentials.createInsecure(), { 'grpc.channel_id': i }));
   let created = 0;
   const big = clients[0]!.watch();
   big.on('data', (r: WatchResponse) => {

@@ -15,6 +15,7 @@ import {
   type WatchRequest,
   type WatchResponse,
 } from '../../etcd-node/src/gen/etcdserverpb/rpc.js';
+import { Event_EventType } from '../../etcd-node/src/gen/mvccpb/kv.js';
 import { etcdctl } from '../support/etcdctl.js';
 import { startServer, skipUnless, type RunningServer } from '../support/servers.js';
 
@@ -37,7 +38,7 @@ function show(r: WatchResponse): string {
   }
   for (const ev of r.events) {
     const kv = ev.kv!;
-    let e = `${ev.type === 0 ? 'PUT' : 'DEL'} ${kv.key.toString()}=${kv.value.length > 20 ? `<${kv.value.length} bytes>` : kv.value.toString()} c${kv.createRevision} m${kv.modRevision} v${kv.version}`;
+    let e = `${ev.type === Event_EventType.PUT ? 'PUT' : 'DEL'} ${kv.key.toString()}=${kv.value.length > 20 ? `<${kv.value.length} bytes>` : kv.value.toString()} c${kv.createRevision} m${kv.modRevision} v${kv.version}`;
     if (ev.prevKv) e += ` prev=${ev.prevKv.value.length > 20 ? `<${ev.prevKv.value.length} bytes>` : ev.prevKv.value.toString()}@${ev.prevKv.modRevision}`;
     parts.push(`[${e}]`);
   }
@@ -193,7 +194,7 @@ async function authScript(endpoint: string): Promise<string[]> {
   await ctl('auth', 'enable');
   const auth = new AuthClient(endpoint, credentials.createInsecure());
   const token = await new Promise<string>((res, rej) =>
-    auth.authenticate({ name: 'alice', password: 'alicepw' }, (e, r) => (e ? rej(e) : res(r!.token))),
+    auth.authenticate({ name: 'alice', password: 'alicepw' }, (e, r) => (e ? rej(e) : res(r?.token ?? ''))),
   );
   auth.close();
   const out: string[] = [];

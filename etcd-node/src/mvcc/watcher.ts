@@ -1,6 +1,6 @@
 // One watcher: what it watches, from which revision, and where its events go. The watchable store
 // moves it between its synced group (fed by commits) and its unsynced set (fed from the backend).
-import type { Event } from '../gen/mvccpb/kv.js';
+import { Event_EventType, type Event } from '../gen/mvccpb/kv.js';
 import type { WatchStream } from './watch-stream.js';
 
 export interface WatchOptions {
@@ -48,6 +48,6 @@ export class Watcher {
 
   /** false for an event the filters drop (NOPUT: type 0, NODELETE: type 1) */
   wants(ev: Event): boolean {
-    return ev.type === 0 ? !this.noPut : !this.noDelete;
+    return ev.type === Event_EventType.PUT ? !this.noPut : !this.noDelete;
   }
 }
