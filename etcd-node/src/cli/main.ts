@@ -3,7 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { SERVER_VERSION } from '../server/config.js';
 import { EtcdServer } from '../server/etcd-server.js';
-import { createGrpcServer, listenClients } from '../api/grpc/server.js';
+import { serveClients, type ClientListeners } from '../api/client-listener.js';
+import { clientServices, createGrpcServer } from '../api/grpc/server.js';
+import { httpHandler } from '../api/http/endpoints.js';
+import { Gateway } from '../api/http/gateway.js';
+import { Metrics } from '../api/http/metrics.js';
 import { createLogger } from '../util/logger.js';
 import { FlagError, parseCommand, usage } from './flags.js';
 import { startAutoCompaction } from './auto-compaction.js';
@@ -42,17 +46,22 @@ export async function main(argv: readonly string[]): Promise<number> {
   for (const w of warnings) log.warn(w);
   log.info('starting etcd-node', { version: packageVersion(), 'api-version': SERVER_VERSION, name: config.name, 'data-dir': config.dataDir });
 
+  const metrics = new Metrics();
   let server: EtcdServer;
   try {
-    server = await EtcdServer.start(config, log);
+    server = await EtcdServer.start(config, log, { onFsync: (s) => metrics.walFsync.observe(s) });
   } catch (err) {
     log.error('failed to start', { error: err instanceof Error ? err.message : String(err) });
     process.stderr.write(`etcd-node: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
-  const grpc = createGrpcServer(server, config, log);
+  metrics.attach(server);
+  const services = clientServices(server, log);
+  const grpc = createGrpcServer(config, services);
+  const gateway = Gateway.forMaxRequestBytes(services, config.maxRequestBytes, log);
+  let listeners: ClientListeners;
   try {
-    await listenClients(grpc, config, log);
+    listeners = await serveClients(grpc, httpHandler(server, gateway, metrics, log), config, log);
   } catch (err) {
     process.stderr.write(`etcd-node: ${err instanceof Error ? err.message : String(err)}\n`);
     grpc.forceShutdown();
@@ -72,7 +81,10 @@ export async function main(argv: readonly string[]): Promise<number> {
       const force = setTimeout(() => grpc.forceShutdown(), 2000);
       grpc.tryShutdown(() => {
         clearTimeout(force);
-        server.stop().then(
+        listeners
+          .close()
+          .then(() => server.stop())
+          .then(
           () => resolve(process.exitCode === undefined ? 0 : Number(process.exitCode)),
           (err: unknown) => {
             log.error('error while stopping', { error: String(err) });
