@@ -5,11 +5,15 @@
 //
 //   node --import tsx --test test/compat/etcd3-auth.test.ts
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { Etcd3, Range } from 'etcd3';
 import { KVClient, MaintenanceClient, RangeRequest } from '../../etcd-node/src/gen/etcdserverpb/rpc.js';
 import { Compat } from '../support/compare.js';
+import { makePki } from '../support/pki.js';
 import { skipUnless } from '../support/servers.js';
 
 /** One line per step: what the client got back, or the error it threw (class and message). */
@@ -24,12 +28,13 @@ async function step(out: string[], name: string, fn: () => Promise<unknown>): Pr
 }
 
 /** The script: set up users and roles as root, enable auth, then act as each user. */
-async function script(host: string): Promise<string[]> {
+async function script(host: string, tlsCa?: Buffer): Promise<string[]> {
   const out: string[] = [];
-  const admin = new Etcd3({ hosts: host });
+  const tls = tlsCa ? { credentials: { rootCertificate: tlsCa } } : {};
+  const admin = new Etcd3({ hosts: host, ...tls });
   const clients: Etcd3[] = [admin];
   const as = (username: string, password: string): Etcd3 => {
-    const c = new Etcd3({ hosts: host, auth: { username, password } });
+    const c = new Etcd3({ hosts: host, auth: { username, password }, ...tls });
     clients.push(c);
     return c;
   };
@@ -192,5 +197,31 @@ describe('auth through the etcd3 client: etcd-node answers what etcd answers', s
     const [n, e] = await Promise.all([c.ctl(c.node, ['--user', 'root:rootpw', 'get', 'app/config']), c.ctl(c.etcd, ['--user', 'root:rootpw', 'get', 'app/config'])]);
     assert.equal(n.stdout, e.stdout);
     assert.equal(n.code, 0);
+  });
+});
+
+describe('auth through the etcd3 client over TLS: etcd-node answers what etcd answers', skipUnless('etcd', 'etcdctl', 'openssl'), () => {
+  const pki = mkdtempSync(join(tmpdir(), 'etcd-ts-pki-'));
+  const p = (f: string): string => join(pki, f);
+  let compat: Compat | undefined;
+  before(async () => {
+    makePki(pki, []);
+    compat = await Compat.start({
+      tls: { serverArgs: ['--cert-file', p('server.crt'), '--key-file', p('server.key')], etcdctlArgs: ['--cacert', p('ca.crt')] },
+    });
+  });
+  after(async () => {
+    await compat?.stop();
+    rmSync(pki, { recursive: true, force: true });
+  });
+
+  it('users, roles, permissions and logged-in clients over https', async () => {
+    const c = compat;
+    assert.ok(c !== undefined, 'servers did not start');
+    assert.match(c.node.server.clientUrl, /^https:/);
+    const ca = readFileSync(p('ca.crt'));
+    const [node, etcd] = await Promise.all([script(c.node.server.clientUrl, ca), script(c.etcd.server.clientUrl, ca)]);
+    assert.ok(etcd.some((l) => l.includes('EtcdPermissionDeniedError')), etcd.join('\n'));
+    assert.deepEqual(node, etcd);
   });
 });
