@@ -19,7 +19,7 @@ export interface Side {
   readonly server: RunningServer;
   /** A scratch directory of this side (snapshot files…), shown as <WORKDIR> after normalizing. */
   readonly workDir: string;
-  readonly ctx: NormalizeContext;
+  ctx: NormalizeContext;
 }
 
 export interface SameOptions {
@@ -31,6 +31,21 @@ export interface SameOptions {
    */
   expectCode?: number;
   timeoutMs?: number;
+  /** The signal that ends the command at `timeoutMs` (default SIGKILL). */
+  killSignal?: NodeJS.Signals;
+  /**
+   * Ids a server makes up on its own (the lease of an etcdctl lock session): every distinct value the
+   * regex's first group captures in a side's output reads as <ID1>, <ID2>… in order of first appearance.
+   * The shape and the order stay compared. The regex must have the g flag.
+   */
+  hideIds?: RegExp;
+  /**
+   * etcdctl logs some errors from two goroutines (the client's retry warning and the command's own
+   * error) in either order: compare stderr as a set of lines.
+   */
+  stderrUnordered?: boolean;
+  /** A further rewrite of both sides' normalized output, for an order the server leaves undefined. */
+  canonical?: (text: string) => string;
 }
 
 export interface Pair {
@@ -38,9 +53,20 @@ export interface Pair {
   etcd: CtlResult;
 }
 
-function render(r: CtlResult, ctx: NormalizeContext, raw: boolean): string {
-  const f = (s: string): string => (raw ? s : normalize(s, ctx));
-  return `exit code: ${String(r.code)}\n--- stdout ---\n${f(r.stdout)}\n--- stderr ---\n${f(r.stderr)}`;
+function render(r: CtlResult, ctx: NormalizeContext, raw: boolean, opts: SameOptions = {}): string {
+  const ids = new Map<string, string>();
+  const hide = (s: string): string =>
+    opts.hideIds === undefined
+      ? s
+      : s.replace(opts.hideIds, (m: string, id: string) => {
+          if (!ids.has(id)) ids.set(id, `<ID${ids.size + 1}>`);
+          return m.replace(id, ids.get(id)!);
+        });
+  const canon = opts.canonical ?? ((x: string): string => x);
+  const f = (s: string): string => (raw ? s : canon(hide(normalize(s, ctx))));
+  let err = f(r.stderr);
+  if (!raw && opts.stderrUnordered) err = err.split('\n').sort().join('\n');
+  return `exit code: ${String(r.code)}\n--- stdout ---\n${f(r.stdout)}\n--- stderr ---\n${err}`;
 }
 
 function display(args: readonly string[], stdin: string | Buffer | undefined): string {
@@ -113,6 +139,7 @@ export class Compat {
     const ctlOpts: CtlOptions = {};
     if (opts.stdin !== undefined) ctlOpts.stdin = opts.stdin;
     if (opts.timeoutMs !== undefined) ctlOpts.timeoutMs = opts.timeoutMs;
+    if (opts.killSignal !== undefined) ctlOpts.killSignal = opts.killSignal;
     const [node, etcd] = await Promise.all([
       this.ctl(this.node, argsOf(this.node), ctlOpts),
       this.ctl(this.etcd, argsOf(this.etcd), ctlOpts),
@@ -124,8 +151,8 @@ export class Compat {
           render(etcd, this.etcd.ctx, true),
       );
     }
-    const got = render(node, this.node.ctx, false);
-    const want = render(etcd, this.etcd.ctx, false);
+    const got = render(node, this.node.ctx, false, opts);
+    const want = render(etcd, this.etcd.ctx, false, opts);
     if (got !== want) {
       const nodeName = this.node.server.binary === 'etcd' ? 'second real etcd (self-check)' : 'etcd-node';
       this.mismatches.push(
@@ -144,6 +171,14 @@ export class Compat {
       );
     }
     return { node, etcd };
+  }
+
+  /**
+   * From now on, `value` in `side`'s output reads as `placeholder`: for ids a server chose on its own
+   * (a granted lease), which the test learned from that side's output.
+   */
+  alias(side: Side, value: string, placeholder: string): void {
+    side.ctx.paths = [...(side.ctx.paths ?? []), [value, placeholder]];
   }
 
   /** The mismatches recorded so far, clearing the list. */

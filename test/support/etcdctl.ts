@@ -19,6 +19,8 @@ export interface CtlOptions {
   cwd?: string;
   /** Kill etcdctl after this long (default 30 s). */
   timeoutMs?: number;
+  /** The signal sent at the timeout (default SIGKILL; SIGINT lets `lock`/`elect` give up cleanly). */
+  killSignal?: NodeJS.Signals;
 }
 
 /**
@@ -50,7 +52,11 @@ export async function etcdctl(endpoint: string, args: readonly string[], opts: C
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    let timer = setTimeout(() => {
+      child.kill(opts.killSignal ?? 'SIGKILL');
+      // a gentle signal that is not obeyed within 5 s: kill it
+      if (opts.killSignal !== undefined && opts.killSignal !== 'SIGKILL') timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    }, opts.timeoutMs ?? 30_000);
     child.once('error', (e) => {
       clearTimeout(timer);
       reject(e);

@@ -85,6 +85,12 @@ export interface KeyValueHash {
 /** Called after a write txn's batch commits: its revision and its changes (with prevKv), in order. */
 export type CommitListener = (rev: number, events: Event[]) => void;
 
+/** Told, synchronously as a write happens, which keys gain or lose a lease (the lessor). */
+export interface LeaseAttachments {
+  attach(lease: bigint, key: Buffer): void;
+  detach(lease: bigint, key: Buffer): void;
+}
+
 const SCHEDULED_COMPACT = Buffer.from('scheduledCompactRev');
 const FINISHED_COMPACT = Buffer.from('finishedCompactRev');
 const KEY_BUCKET_NAME = Buffer.from('key');
@@ -123,6 +129,8 @@ export class MvccStore {
   private closed = false;
   private readonly listeners = new Set<CommitListener>();
   private restoredLeases: Array<{ key: Buffer; lease: bigint }> = [];
+  /** the lessor, once the server has one (writes keep its key attachments current) */
+  leaseAttachments: LeaseAttachments | undefined;
 
   private constructor(
     readonly backend: Backend,
@@ -422,6 +430,12 @@ class StoreWriteTxn implements WriteTxn {
     this.undos.push(idx.put(k, { main, sub }));
     this.subs++;
     this.events.push({ type: Event_EventType.PUT, kv, prevKv });
+    const la = this.store.leaseAttachments;
+    const oldLease = prevKv?.lease ?? 0n;
+    if (la && oldLease !== lease) {
+      if (oldLease !== 0n) la.detach(oldLease, kv.key);
+      if (lease !== 0n) la.attach(lease, kv.key);
+    }
     return prevKv;
   }
 
@@ -443,6 +457,7 @@ class StoreWriteTxn implements WriteTxn {
       const ev = tombstoneKv(dk);
       ev.modRevision = BigInt(main);
       this.events.push({ type: Event_EventType.DELETE, kv: ev, prevKv });
+      if (prevKv.lease !== 0n) this.store.leaseAttachments?.detach(prevKv.lease, dk);
       prevKvs.push(prevKv);
     }
     return { deleted: revs.length, prevKvs };

@@ -8,12 +8,15 @@ import {
   type AlarmResponse,
   type CompactionResponse,
   type DeleteRangeResponse,
+  type LeaseGrantResponse,
+  type LeaseRevokeResponse,
   type PutResponse,
   type TxnResponse,
 } from '../gen/etcdserverpb/rpc.js';
 import type { InternalRequest } from '../gen/etcdtspb/internal.js';
 import type { AuthResponse, AuthStore } from '../auth/store.js';
 import type { KeyValue } from '../gen/mvccpb/kv.js';
+import type { Lessor } from '../lease/lessor.js';
 import type { MvccStore, WriteTxn } from '../mvcc/store.js';
 import type { AlarmStore } from './alarms.js';
 import { Errors } from './errors.js';
@@ -28,10 +31,17 @@ import {
   isTxnReadOnly,
   revHeader,
   toEtcdError,
-  type LeaseLookup,
 } from './txn.js';
 
-export type ApplyResponse = PutResponse | DeleteRangeResponse | TxnResponse | CompactionResponse | AlarmResponse | AuthResponse;
+export type ApplyResponse =
+  | PutResponse
+  | DeleteRangeResponse
+  | TxnResponse
+  | CompactionResponse
+  | AlarmResponse
+  | AuthResponse
+  | LeaseGrantResponse
+  | LeaseRevokeResponse;
 
 export interface ApplyOutcome {
   readonly response?: ApplyResponse;
@@ -65,7 +75,7 @@ export class Applier {
   constructor(
     private readonly store: MvccStore,
     private readonly alarms: AlarmStore,
-    private readonly leases: LeaseLookup,
+    private readonly leases: Lessor,
     private readonly auth?: AuthStore,
   ) {}
 
@@ -115,6 +125,16 @@ export class Applier {
       };
     }
     if (req.alarm) return { response: this.alarm(req.alarm) };
+    if (req.leaseGrant) {
+      const l = this.leases.grant(req.leaseGrant.ID, Number(req.leaseGrant.TTL));
+      return { response: { header: revHeader(this.store.currentRevision), ID: l.id, TTL: BigInt(l.ttl), error: '' } };
+    }
+    if (req.leaseRevoke) {
+      // the lease's keys go in one revision, in the same (sorted) order on every member
+      const keys = this.leases.revoke(req.leaseRevoke.ID);
+      if (keys.length > 0) this.write((w) => keys.forEach((k) => w.deleteRange(k, undefined)));
+      return { response: { header: revHeader(this.store.currentRevision) } };
+    }
     throw Errors.NotCapable;
   }
 

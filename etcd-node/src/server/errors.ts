@@ -67,6 +67,10 @@ export const Errors = {
   Corrupt: e(status.DATA_LOSS, 'corrupt cluster'),
   NotSupportedForLearner: e(status.UNAVAILABLE, 'rpc not supported for learner'),
   BadLeaderTransferee: e(status.FAILED_PRECONDITION, 'bad leader transferee'),
+  // the Election service answers with its recipe's plain errors: gRPC Unknown and these texts
+  ElectionNoLeader: new EtcdError(status.UNKNOWN, 'election: no leader'),
+  ElectionNotLeader: new EtcdError(status.UNKNOWN, 'election: not leader'),
+  ElectionMissingLeaderKey: new EtcdError(status.UNKNOWN, '"leader" field must be provided'),
 } as const;
 
 export type ErrorName = keyof typeof Errors;

@@ -15,6 +15,13 @@ import {
   type DeleteRangeResponse,
   type HashKVResponse,
   type HashResponse,
+  type LeaseGrantRequest,
+  type LeaseGrantResponse,
+  type LeaseLeasesResponse,
+  type LeaseRevokeRequest,
+  type LeaseRevokeResponse,
+  type LeaseTimeToLiveRequest,
+  type LeaseTimeToLiveResponse,
   type Member,
   type PutRequest,
   type PutResponse,
@@ -27,6 +34,8 @@ import {
 } from '../gen/etcdserverpb/rpc.js';
 import { InternalRequest, type AuthHeader } from '../gen/etcdtspb/internal.js';
 import { AuthStore, type AuthResponse } from '../auth/store.js';
+import { LeaseIdGenerator } from '../lease/lease-id.js';
+import { Lessor, MAX_LEASE_TTL, minLeaseTtl } from '../lease/lessor.js';
 import { MvccStore } from '../mvcc/store.js';
 import { WatchableStore } from '../mvcc/watchable-store.js';
 import type { ConsensusNode } from '../raft/node.js';
@@ -53,6 +62,10 @@ const DEFAULT_AUTH_TOKEN_TTL = 300;
 /** etcd's estimate of what a key costs the backend beyond its bytes (quota accounting). */
 const KV_OVERHEAD = 256;
 
+/** How often the leader looks for expired leases, and how many it revokes per look (etcd: 1000/s). */
+const LEASE_EXPIRY_CHECK_MS = 500;
+const LEASE_REVOKES_PER_CHECK = 500;
+
 interface Waiter {
   resolve(o: ApplyOutcome): void;
   reject(err: Error): void;
@@ -77,6 +90,8 @@ export class EtcdServer {
   private readonly leaderListeners = new Set<(isLeader: boolean, leader: bigint) => void>();
   /** watchers over the store (the Watch service and the gateway's /v3/watch) */
   readonly watchable: WatchableStore;
+  private readonly leaseIds: LeaseIdGenerator;
+  private leaseTimer: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly cfg: ServerConfig,
@@ -93,11 +108,16 @@ export class EtcdServer {
     applied: { index: number; term: number },
     /** users, roles, permissions, tokens (auth/) */
     readonly auth: AuthStore,
+    /** leases (lease/); expiry runs only while this member leads */
+    readonly lessor: Lessor,
   ) {
     this.appliedIndex = applied.index;
     this.appliedTerm = applied.term;
     this.snapshotIndex = applied.index;
     this.watchable = new WatchableStore(store);
+    this.leaseIds = new LeaseIdGenerator(memberId);
+    // a new leader gives every lease its full TTL plus an election timeout, so clients can find it
+    this.onLeaderChange((mine) => (mine ? lessor.promote(cfg.electionTimeout) : lessor.demote()));
   }
 
   /** Opens (or creates) the data dir, replays the WAL past the backend's consistent index, and starts the log. */
@@ -154,10 +174,16 @@ export class EtcdServer {
     const alarms = new AlarmStore(backend);
     const members = new MemberStore(backend);
     const auth = new AuthStore(backend, { tokenTtlMs: (cfg.authTokenTtl ?? DEFAULT_AUTH_TOKEN_TTL) * 1000 });
-    const applier = new Applier(store, alarms, { exists: () => false }, auth);
+    const lessor = new Lessor(backend, { minTtl: minLeaseTtl(cfg.electionTimeout) });
+    store.leaseAttachments = lessor;
+    for (const { key, lease } of store.takeRestoredLeases()) {
+      if (lessor.exists(lease)) lessor.attach(lease, key);
+      else log.warn('key refers to a lease that does not exist', { key: key.toString(), lease: lease.toString(16) });
+    }
+    const applier = new Applier(store, alarms, lessor, auth);
     const ci = backend.consistentIndex();
     const node = new SingleNode(mid, { hardState, lastIndex });
-    const server = new EtcdServer(cfg, log, mid, cid, wal, backend, store, node, applier, alarms, members, ci, auth);
+    const server = new EtcdServer(cfg, log, mid, cid, wal, backend, store, node, applier, alarms, members, ci, auth, lessor);
     // Catch the backend up with what the WAL holds beyond its consistent index (its last batch may not
     // have been committed when the process died).
     const replay = entries.filter((e) => e.index > ci.index);
@@ -166,6 +192,8 @@ export class EtcdServer {
       log.info('replayed WAL entries', { from: replay[0]!.index, to: replay.at(-1)!.index });
     }
     server.kick();
+    server.leaseTimer = setInterval(() => server.revokeExpiredLeases(), LEASE_EXPIRY_CHECK_MS);
+    server.leaseTimer.unref();
     return server;
   }
 
@@ -356,7 +384,7 @@ export class EtcdServer {
       this.checkRunning();
       try {
         const path = comparePath(this.store, r);
-        checkTxnOps(this.store, r, path, { exists: () => false });
+        checkTxnOps(this.store, r, path, this.lessor);
         const rev = this.store.currentRevision;
         res = executeTxn(
           {
@@ -389,6 +417,63 @@ export class EtcdServer {
     if (outcome.error !== undefined) throw outcome.error;
     if (outcome.physical) await outcome.physical;
     return { header: this.header() };
+  }
+
+  // ---- leases ----
+
+  async leaseGrant(r: LeaseGrantRequest): Promise<LeaseGrantResponse> {
+    // checked before proposing too, as etcd does: a client-chosen id is the only thing apply decides
+    if (r.TTL > BigInt(MAX_LEASE_TTL)) throw Errors.LeaseTTLTooLarge;
+    const ID = r.ID === 0n ? this.leaseIds.next() : r.ID;
+    const res = await this.proposeAndWait<LeaseGrantResponse>({ leaseGrant: { TTL: r.TTL, ID } });
+    res.header = this.header(Number(res.header?.revision ?? 0n));
+    return res;
+  }
+
+  async leaseRevoke(r: LeaseRevokeRequest): Promise<LeaseRevokeResponse> {
+    const res = await this.proposeAndWait<LeaseRevokeResponse>({ leaseRevoke: r });
+    res.header = this.header(Number(res.header?.revision ?? 0n));
+    return res;
+  }
+
+  /** A keep-alive: the lease's TTL, or 0 when it does not exist or has expired (etcd answers TTL 0). */
+  leaseRenew(id: bigint): number {
+    this.checkRunning();
+    if (!this.isLeader()) throw Errors.NoLeader;
+    return this.lessor.renew(id) ?? 0;
+  }
+
+  /** An unknown lease answers TTL -1 (not an error), as etcd's API layer does. */
+  leaseTimeToLive(r: LeaseTimeToLiveRequest): LeaseTimeToLiveResponse {
+    this.checkRunning();
+    const l = this.lessor.lookup(r.ID);
+    if (!l) return { header: this.header(), ID: r.ID, TTL: -1n, grantedTTL: 0n, keys: [] };
+    const keys = r.keys ? this.leaseKeys(r.ID) : [];
+    return { header: this.header(), ID: r.ID, TTL: BigInt(this.lessor.remaining(r.ID)), grantedTTL: BigInt(l.ttl), keys };
+  }
+
+  /** The keys attached to a lease, sorted; [] for an unknown lease. */
+  leaseKeys(id: bigint): Buffer[] {
+    const l = this.lessor.lookup(id);
+    return l ? [...l.keys].sort().map((k) => Buffer.from(k, 'latin1')) : [];
+  }
+
+  leaseLeases(): LeaseLeasesResponse {
+    this.checkRunning();
+    return { header: this.header(), leases: this.lessor.list().map((l) => ({ ID: l.id })) };
+  }
+
+  /** On the leader: propose a revoke for each expired lease (a failed one is retried by the lessor). */
+  private revokeExpiredLeases(): void {
+    if (this.stopped || !this.isLeader()) return;
+    for (const ID of this.lessor.expired(LEASE_REVOKES_PER_CHECK)) {
+      this.propose({ leaseRevoke: { ID } }).then(
+        (o) => {
+          if (o.error !== undefined && o.error !== Errors.LeaseNotFound) this.log.warn('failed to revoke expired lease', { lease: ID.toString(16), error: o.error.message });
+        },
+        (err: unknown) => this.log.warn('failed to revoke expired lease', { lease: ID.toString(16), error: String(err) }),
+      );
+    }
   }
 
   // ---- auth ----
@@ -481,6 +566,7 @@ export class EtcdServer {
   async stop(): Promise<void> {
     if (this.stopped && !this.loopRunning && this.fatal === undefined) return;
     this.stopped = true;
+    clearInterval(this.leaseTimer);
     while (this.loopRunning) await new Promise((r) => setTimeout(r, 5));
     this.failAllWaiters(Errors.Stopped);
     // a stopped member leads nothing: tell listeners (the lessor stops expiring leases)

@@ -1,14 +1,18 @@
 // The client-facing gRPC services: every etcd v3 service this build serves, as a list the gRPC server
-// and the JSON gateway (api/http/gateway.ts) both take. Services not listed here (Lease, Lock,
-// Election) answer Unimplemented over gRPC and 404 on the gateway.
+// and the JSON gateway (api/http/gateway.ts) both take.
 import { Server } from '@grpc/grpc-js';
-import { AuthService, ClusterService, KVService, MaintenanceService, WatchService } from '../../gen/etcdserverpb/rpc.js';
+import { AuthService, ClusterService, KVService, LeaseService, MaintenanceService, WatchService } from '../../gen/etcdserverpb/rpc.js';
+import { ElectionService } from '../../gen/v3electionpb/v3election.js';
+import { LockService } from '../../gen/v3lockpb/v3lock.js';
 import { GRPC_OVERHEAD_BYTES, type ServerConfig } from '../../server/config.js';
 import type { EtcdServer } from '../../server/etcd-server.js';
 import type { Logger } from '../../util/logger.js';
 import type { ServiceEntry } from '../http/gateway.js';
 import { authService } from './auth.js';
 import { clusterService } from './cluster.js';
+import { electionService } from './election.js';
+import { leaseService } from './lease.js';
+import { lockService } from './lock.js';
 import { kvService } from './kv.js';
 import { maintenanceService } from './maintenance.js';
 import { watchService } from './watch.js';
@@ -19,7 +23,11 @@ export function clientServices(server: EtcdServer, log: Logger): ServiceEntry[] 
     { name: 'etcdserverpb.Watch', definition: WatchService, impl: watchService(server, log) },
     { name: 'etcdserverpb.Maintenance', definition: MaintenanceService, impl: maintenanceService(server, log) },
     { name: 'etcdserverpb.Cluster', definition: ClusterService, impl: clusterService(server, log) },
+    { name: 'etcdserverpb.Lease', definition: LeaseService, impl: leaseService(server, log) },
     { name: 'etcdserverpb.Auth', definition: AuthService, impl: authService(server, log) },
+    // etcd registers these two on its client port as well (v3lock, v3election)
+    { name: 'v3lockpb.Lock', definition: LockService, impl: lockService(server, log) },
+    { name: 'v3electionpb.Election', definition: ElectionService, impl: electionService(server, log) },
   ];
 }
 

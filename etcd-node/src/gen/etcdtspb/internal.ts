@@ -154,6 +154,18 @@ export interface InternalRequest {
   authRoleList?: AuthRoleListRequest | undefined;
 }
 
+/**
+ * A lease as stored in the backend's lease bucket (keyed by its id, 8 bytes big-endian). The keys
+ * attached to it are not stored here: they are the live keys whose lease field names it.
+ */
+export interface LeaseRecord {
+  id: bigint;
+  /** the granted TTL in seconds (after raising it to the minimum) */
+  ttl: bigint;
+  /** the remaining TTL of the last checkpoint, seconds; 0 when never checkpointed */
+  remainingTtl: bigint;
+}
+
 function createBaseEntry(): Entry {
   return { term: 0n, index: 0n, type: 0, data: Buffer.alloc(0) };
 }
@@ -1361,6 +1373,96 @@ export const InternalRequest: MessageFns<InternalRequest> = {
     message.authRoleList = (object.authRoleList !== undefined && object.authRoleList !== null)
       ? AuthRoleListRequest.fromPartial(object.authRoleList)
       : undefined;
+    return message;
+  },
+};
+
+function createBaseLeaseRecord(): LeaseRecord {
+  return { id: 0n, ttl: 0n, remainingTtl: 0n };
+}
+
+export const LeaseRecord: MessageFns<LeaseRecord> = {
+  encode(message: LeaseRecord, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0n) {
+      if (BigInt.asIntN(64, message.id) !== message.id) {
+        throw new globalThis.Error("value provided for field message.id of type int64 too large");
+      }
+      writer.uint32(8).int64(message.id);
+    }
+    if (message.ttl !== 0n) {
+      if (BigInt.asIntN(64, message.ttl) !== message.ttl) {
+        throw new globalThis.Error("value provided for field message.ttl of type int64 too large");
+      }
+      writer.uint32(16).int64(message.ttl);
+    }
+    if (message.remainingTtl !== 0n) {
+      if (BigInt.asIntN(64, message.remainingTtl) !== message.remainingTtl) {
+        throw new globalThis.Error("value provided for field message.remainingTtl of type int64 too large");
+      }
+      writer.uint32(24).int64(message.remainingTtl);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LeaseRecord {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLeaseRecord();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = reader.int64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.ttl = reader.int64() as bigint;
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.remainingTtl = reader.int64() as bigint;
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<LeaseRecord>): LeaseRecord {
+    return LeaseRecord.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LeaseRecord>): LeaseRecord {
+    const message = createBaseLeaseRecord();
+    message.id = (object.id !== undefined && object.id !== null) ? BigInt(object.id) : 0n;
+    message.ttl = (object.ttl !== undefined && object.ttl !== null) ? BigInt(object.ttl) : 0n;
+    message.remainingTtl = (object.remainingTtl !== undefined && object.remainingTtl !== null)
+      ? BigInt(object.remainingTtl)
+      : 0n;
     return message;
   },
 };
