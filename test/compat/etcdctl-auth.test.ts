@@ -207,6 +207,17 @@ describe('etcdctl auth: etcd-node prints what etcd prints', skipUnless('etcd', '
     await c.same(['compaction', '3'], { expectCode: 0 });
   });
 
+  test('a limited user and leases: revoke needs write on every key the lease holds', async (c) => {
+    // (after the hashkv checks: the keys now hold server-chosen lease ids, which differ per side)
+    const id = await c.grantLease(600, U1);
+    await c.same((s) => [...U1, 'put', '--lease', id.get(s)!, 'p/l', 'x'], { expectCode: 0 });
+    await c.same((s) => [...ROOT, 'put', '--lease', id.get(s)!, 'a2', 'x'], { expectCode: 0 }); // read-only for u1
+    await c.same((s) => [...U1, 'lease', 'revoke', id.get(s)!], { expectCode: 1, stderrUnordered: true });
+    await c.same((s) => [...U1, 'lease', 'keep-alive', '--once', id.get(s)!], { expectCode: 0 });
+    await c.same((s) => [...ROOT, 'lease', 'revoke', id.get(s)!], { expectCode: 0 });
+    await c.same([...ROOT, 'get', 'a2'], { expectCode: 0 });
+  });
+
   test('changes take effect at once: revoke, passwd, revoke-role, delete user, disable', async (c) => {
     await c.same([...ROOT, 'role', 'revoke-permission', 'r1', 'p/', '--prefix'], { expectCode: 0 });
     await c.same([...U1, 'put', 'p/x', 'y'], { expectCode: 1 });

@@ -26,24 +26,7 @@ describe('etcdctl lease, lock, elect: etcd-node prints what etcd prints', skipUn
   });
   const test = (name: string, fn: (c: Compat) => Promise<void>): void => compatTest(name, () => compat, fn);
 
-  let leases = 0;
-  /** `lease grant <ttl>` on both sides; returns each side's lease id (hex), hidden from then on. */
-  const grant = async (c: Compat, ttl: number): Promise<Map<Side, string>> => {
-    const r = await c.same(['lease', 'grant', String(ttl)], { expectCode: 0, hideIds: /^lease ([0-9a-f]{16})/gm });
-    const name = `<LEASE${++leases}>`;
-    const ids = new Map<Side, string>();
-    for (const [side, out] of [
-      [c.node, r.node.stdout],
-      [c.etcd, r.etcd.stdout],
-    ] as const) {
-      const m = /^lease ([0-9a-f]{16}) granted/.exec(out);
-      assert.ok(m?.[1], `${side.label}: lease grant printed ${out}`);
-      c.alias(side, m[1], name);
-      c.alias(side, BigInt(`0x${m[1]}`).toString(), name);
-      ids.set(side, m[1]);
-    }
-    return ids;
-  };
+  const grant = (c: Compat, ttl: number): Promise<Map<Side, string>> => c.grantLease(ttl);
 
   test('grant (minimum TTL, too large TTL), attach keys, timetolive --keys, keep-alive, list, revoke', async (c) => {
     await grant(c, 1); // raised to the minimum: TTL(2s)

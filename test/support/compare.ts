@@ -181,6 +181,29 @@ export class Compat {
     side.ctx.paths = [...(side.ctx.paths ?? []), [value, placeholder]];
   }
 
+  private leases = 0;
+
+  /**
+   * `etcdctl [...before] lease grant <ttl>` on both sides; each side's lease id (hex and decimal) reads
+   * as <LEASEn> on that side from then on. Returns the id (hex) per side, for per-side arguments.
+   */
+  async grantLease(ttl: number, before: readonly string[] = []): Promise<Map<Side, string>> {
+    const r = await this.same([...before, 'lease', 'grant', String(ttl)], { expectCode: 0, hideIds: /^lease ([0-9a-f]{16})/gm });
+    const name = `<LEASE${++this.leases}>`;
+    const ids = new Map<Side, string>();
+    for (const [side, out] of [
+      [this.node, r.node.stdout],
+      [this.etcd, r.etcd.stdout],
+    ] as const) {
+      const m = /^lease ([0-9a-f]{16}) granted/.exec(out);
+      if (!m?.[1]) throw new Error(`${side.label}: lease grant printed ${out}`);
+      this.alias(side, m[1], name);
+      this.alias(side, BigInt(`0x${m[1]}`).toString(), name);
+      ids.set(side, m[1]);
+    }
+    return ids;
+  }
+
   /** The mismatches recorded so far, clearing the list. */
   takeMismatches(): assert.AssertionError[] {
     const m = this.mismatches;
