@@ -1,14 +1,18 @@
 // `npm start`: a local etcd-node cluster, no Kubernetes needed. Runs the members as child processes of
 // this script with their data under .etcd-ts-local/, prefixes every log line with the member's name, and
-// stops them all on Ctrl-C. Until replication lands (issue 4) the cluster has one member, on etcd's
-// default ports: client 127.0.0.1:2379, peer 127.0.0.1:2380.
+// stops them all on Ctrl-C. Three members replicating through Raft: clients on 127.0.0.1:2379, :22379,
+// :32379; peers on :2380, :22380, :32380. A restart reuses the data (the flags only matter the first time).
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
 
 const base = path.resolve(process.env.ETCD_TS_LOCAL_DIR ?? '.etcd-ts-local');
-const members = [{ name: 'm1', client: 2379, peer: 2380 }];
+const members = [
+  { name: 'm1', client: 2379, peer: 2380 },
+  { name: 'm2', client: 22379, peer: 22380 },
+  { name: 'm3', client: 32379, peer: 32380 },
+];
 const initialCluster = members.map((m) => `${m.name}=http://127.0.0.1:${m.peer}`).join(',');
 mkdirSync(base, { recursive: true });
 console.log(`etcd-ts local cluster: data under ${base}`);

@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Etcd3, type IOptions } from 'etcd3';
+import { prng } from '../support/prng.js';
 import { selfCheck, skipUnless, startServer, type RunningServer } from '../support/servers.js';
 
 const ROUNDS = 5;
@@ -17,17 +18,6 @@ const WRITERS = 32;
 /** Writers share this many clients (and so this many HTTP/2 connections). */
 const CLIENTS = 8;
 
-// --- a small seeded PRNG (mulberry32), so a failing schedule can be replayed with KILL9_SEED
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const seed = Number(process.env['KILL9_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 
 const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));

@@ -108,6 +108,19 @@ export interface ServerOptions {
    * probe uses them too: --cacert, and --cert/--key when client certificates are required).
    */
   tls?: { serverArgs: string[]; etcdctlArgs: string[] };
+  /** A member of a cluster: its own loopback address, chosen ports, and the whole --initial-cluster. */
+  member?: {
+    host: string;
+    clientPort: number;
+    peerPort: number;
+    /** the --initial-cluster value (name=peerURL,…) */
+    initialCluster: string;
+    /** the peer URL the others reach this member at (a proxy's), default its own */
+    advertisePeerUrl?: string;
+  };
+  /** How readiness is probed: `endpoint health` (default; needs a leader and a linearizable read) or
+   *  `endpoint status` (answers on a learner too). */
+  readyProbe?: 'health' | 'status';
 }
 
 export interface RunningServer {
@@ -166,12 +179,12 @@ function commandFor(kind: ServerKind): { binary: 'etcd-node' | 'etcd'; file: str
 const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
 
 /** One `etcdctl endpoint health` (asynchronous: the event loop keeps draining the servers' output). */
-function probeHealth(etcdctl: string, endpoint: string, extra: readonly string[]): Promise<{ ok: boolean; stderr: string }> {
+function probeHealth(etcdctl: string, endpoint: string, extra: readonly string[], what: 'health' | 'status' = 'health'): Promise<{ ok: boolean; stderr: string }> {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ETCDCTL_')) env[k] = v;
   env['ETCDCTL_API'] = '3';
   return new Promise((res) => {
-    const c = spawn(etcdctl, [`--endpoints=${endpoint}`, ...extra, '--dial-timeout=1s', '--command-timeout=2s', 'endpoint', 'health'], {
+    const c = spawn(etcdctl, [`--endpoints=${endpoint}`, ...extra, '--dial-timeout=1s', '--command-timeout=2s', 'endpoint', what], {
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -199,11 +212,12 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   const ownDataDir = opts.dataDir === undefined;
   // mkdtemp's directory itself (mode 0700, as etcd wants): removing dataDir leaves nothing behind
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), `etcd-ts-${cmd.binary}-`));
-  const [clientPort, peerPort] = await freePorts(2);
+  const [clientPort, peerPort] = opts.member ? [opts.member.clientPort, opts.member.peerPort] : await freePorts(2);
   if (clientPort === undefined || peerPort === undefined) throw new Error('no free ports');
-  const clientUrl = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
-  const peerUrl = `http://127.0.0.1:${peerPort}`;
-  const endpoint = `127.0.0.1:${clientPort}`;
+  const host = opts.member?.host ?? '127.0.0.1';
+  const clientUrl = `${opts.tls ? 'https' : 'http'}://${host}:${clientPort}`;
+  const peerUrl = `http://${host}:${peerPort}`;
+  const endpoint = `${host}:${clientPort}`;
   const args = [
     ...cmd.prefix,
     '--name', name,
@@ -211,8 +225,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     '--listen-client-urls', clientUrl,
     '--advertise-client-urls', clientUrl,
     '--listen-peer-urls', peerUrl,
-    '--initial-advertise-peer-urls', peerUrl,
-    '--initial-cluster', `${name}=${peerUrl}`,
+    '--initial-advertise-peer-urls', opts.member?.advertisePeerUrl ?? peerUrl,
+    '--initial-cluster', opts.member?.initialCluster ?? `${name}=${peerUrl}`,
     ...(opts.tls?.serverArgs ?? []),
     ...(opts.extraArgs ?? []),
   ];
@@ -260,7 +274,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
       if (!isRunning()) {
         throw new Error(`${cmd.binary} exited before becoming healthy (${exitInfo ?? '?'}); its output:\n${log}`);
       }
-      const r = await probeHealth(etcdctl, endpoint, opts.tls?.etcdctlArgs ?? []);
+      const r = await probeHealth(etcdctl, endpoint, opts.tls?.etcdctlArgs ?? [], opts.readyProbe);
       if (r.ok) return;
       if (Date.now() > deadline) {
         throw new Error(

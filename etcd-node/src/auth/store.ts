@@ -120,6 +120,12 @@ export class AuthStore {
     }
   }
 
+  /** The backend was replaced (a snapshot from the leader): read users, roles and settings again. */
+  reload(): void {
+    this.load();
+    this.appliedIndex = this.backend.consistentIndex().index;
+  }
+
   private load(): void {
     this.users.clear();
     this.roles.clear();

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Backend } from '../storage/backend/backend.js';
 import { Errors } from '../server/errors.js';
 import { Lessor, MAX_LEASE_TTL, minLeaseTtl } from './lessor.js';
-import { LeaseIdGenerator } from './lease-id.js';
+import { IdGenerator } from '../util/id-generator.js';
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'etcd-ts-lessor-'));
 after(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
@@ -97,7 +97,7 @@ describe('Lessor', () => {
   });
 
   it('makes positive, unique, growing ids carrying the member id', () => {
-    const g = new LeaseIdGenerator(0x1234abcdn, 1_700_000_000_000);
+    const g = new IdGenerator(0x1234abcdn, 1_700_000_000_000);
     const ids = Array.from({ length: 1000 }, () => g.next());
     assert.equal(new Set(ids).size, ids.length);
     for (let i = 1; i < ids.length; i++) assert.ok(ids[i]! > ids[i - 1]!);

@@ -53,10 +53,19 @@ export class Lessor {
   ) {
     this.minTtl = opts.minTtl;
     this.now = opts.now ?? Date.now;
-    for (const { value } of backend.lease.getRange({})) {
+    this.reload();
+  }
+
+  /** Reads the leases from the backend (again, after a snapshot from the leader replaced it); keys are
+   *  attached by the caller, from the store. */
+  reload(): void {
+    this.leases.clear();
+    for (const { value } of this.backend.lease.getRange({})) {
       const r = LeaseRecord.decode(value);
       const id = BigInt(r.id);
-      this.leases.set(id, { id, ttl: Number(r.ttl), expiry: Infinity, keys: new Set(), reportedAt: 0 });
+      const l: Lease = { id, ttl: Number(r.ttl), expiry: Infinity, keys: new Set(), reportedAt: 0 };
+      if (this.primary) l.expiry = this.now() + l.ttl * 1000;
+      this.leases.set(id, l);
     }
   }
 

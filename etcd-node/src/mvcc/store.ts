@@ -120,7 +120,7 @@ interface CompactionJob {
 }
 
 export class MvccStore {
-  private readonly index = new TreeIndex();
+  private index = new TreeIndex();
   private currentRev = 1;
   /** main revision of the latest compaction scheduled; -1 when never compacted */
   private compactMainRev = -1;
@@ -268,6 +268,16 @@ export class MvccStore {
     const out = this.restoredLeases;
     this.restoredLeases = [];
     return out;
+  }
+
+  /** The backend was replaced (a snapshot from the leader): rebuild the index from it. */
+  async reload(): Promise<void> {
+    await this.compactionQueue;
+    this.index = new TreeIndex();
+    this.currentRev = 1;
+    this.compactMainRev = -1;
+    this.restoredLeases = [];
+    this.restore();
   }
 
   /** Stops background compaction at its next batch boundary (it resumes on the next open). */

@@ -113,6 +113,16 @@ export class WatchableStore {
     }
   }
 
+  /** The store was rebuilt from a snapshot: every synced watcher catches up from the backend from the
+   *  next revision it has not seen (as etcd moves them all to unsynced on restore). */
+  resync(): void {
+    for (const w of this.synced.all()) {
+      this.synced.delete(w);
+      this.toUnsynced(w);
+    }
+    this.scheduleSync(0);
+  }
+
   // ---- catching up from the backend ----
 
   /** Runs a sync round soon (a new historical watcher, a drained sink). */

@@ -15,6 +15,13 @@ export class WatcherGroup {
   private sortedRanges: Watcher[] | undefined = [];
   private count = 0;
 
+  /** Every watcher in the group. */
+  all(): Watcher[] {
+    const out = [...this.ranges];
+    for (const set of this.byKey.values()) out.push(...set);
+    return out;
+  }
+
   get size(): number {
     return this.count;
   }

@@ -17,7 +17,13 @@ export class AlarmStore {
   private alarms: AlarmMember[] = [];
 
   constructor(private readonly backend: Backend) {
-    for (const { key } of backend.meta.getRange({ start: PREFIX })) {
+    this.reload();
+  }
+
+  /** Reads the alarms from the backend (again, after a snapshot from the leader replaced it). */
+  reload(): void {
+    this.alarms = [];
+    for (const { key } of this.backend.meta.getRange({ start: PREFIX })) {
       const k = key;
       if (!k.subarray(0, PREFIX.length).equals(PREFIX)) break;
       this.alarms.push({ memberID: k.readBigUInt64BE(PREFIX.length), alarm: k.readUInt8(PREFIX.length + 8) });

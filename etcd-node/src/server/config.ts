@@ -12,6 +12,8 @@ export interface ServerConfig {
   readonly initialClusterState: 'new' | 'existing';
   readonly initialClusterToken: string;
   readonly snapshotCount: number;
+  /** --experimental-snapshot-catchup-entries: Raft log entries kept behind a snapshot (default 5000) */
+  readonly snapshotCatchUpEntries?: number;
   /** milliseconds */
   readonly heartbeatInterval: number;
   /** milliseconds */

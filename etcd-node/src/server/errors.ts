@@ -67,6 +67,9 @@ export const Errors = {
   Corrupt: e(status.DATA_LOSS, 'corrupt cluster'),
   NotSupportedForLearner: e(status.UNAVAILABLE, 'rpc not supported for learner'),
   BadLeaderTransferee: e(status.FAILED_PRECONDITION, 'bad leader transferee'),
+  TimeoutLeaderTransfer: e(status.UNAVAILABLE, 'request timed out, leader transfer took too long'),
+  // etcd-io/raft's ErrProposalDropped, which etcd hands to the client unmapped
+  ProposalDropped: new EtcdError(status.UNKNOWN, 'raft proposal dropped'),
   // the Election service answers with its recipe's plain errors: gRPC Unknown and these texts
   ElectionNoLeader: new EtcdError(status.UNKNOWN, 'election: no leader'),
   ElectionNotLeader: new EtcdError(status.UNKNOWN, 'election: not leader'),

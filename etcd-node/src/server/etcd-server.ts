@@ -2,7 +2,8 @@
 // read path, over a ConsensusNode. Today the node is the one-member log; the Raft core plugs in behind
 // the same interface. Every durable change reaches the WAL (one fdatasync per Ready: group commit) before
 // it is applied or acknowledged; the backend commits lazily and is caught up from the WAL on start.
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   AlarmRequest_AlarmAction as AlarmAction,
@@ -23,6 +24,11 @@ import {
   type LeaseTimeToLiveRequest,
   type LeaseTimeToLiveResponse,
   type Member,
+  type MemberAddRequest,
+  type MemberAddResponse,
+  type MemberPromoteResponse,
+  type MemberRemoveResponse,
+  type MemberUpdateResponse,
   type PutRequest,
   type PutResponse,
   type RangeRequest,
@@ -32,15 +38,20 @@ import {
   type TxnRequest,
   type TxnResponse,
 } from '../gen/etcdserverpb/rpc.js';
-import { InternalRequest, type AuthHeader } from '../gen/etcdtspb/internal.js';
+import { ClusterInfo, ConfChangeContext, InternalRequest, type AuthHeader, type MemberAttributes, type MemberRecord } from '../gen/etcdtspb/internal.js';
 import { AuthStore, type AuthResponse } from '../auth/store.js';
-import { LeaseIdGenerator } from '../lease/lease-id.js';
+import { IdGenerator } from '../util/id-generator.js';
 import { Lessor, MAX_LEASE_TTL, minLeaseTtl } from '../lease/lessor.js';
 import { MvccStore } from '../mvcc/store.js';
 import { WatchableStore } from '../mvcc/watchable-store.js';
-import type { ConsensusNode } from '../raft/node.js';
-import { SingleNode } from '../raft/single-node.js';
-import type { Entry } from '../raft/types.js';
+import { decodeConfChange } from '../raft/codec.js';
+import { MessageType, type Message, type Snapshot } from '../raft/messages.js';
+import { ProposalDroppedError } from '../raft/node.js';
+import { RawNode } from '../raft/raw-node.js';
+import { MemoryStorage, SnapshotTemporarilyUnavailableError } from '../raft/storage.js';
+import { EntryType, type ConfState, type Entry } from '../raft/types.js';
+import { fetchClusterInfo, PeerOp, PeerTransport, type PeerTlsFiles } from '../peer/transport.js';
+import { ConfChangeType, sortIds } from '../raft/confchange.js';
 import { Backend } from '../storage/backend/backend.js';
 import { Wal } from '../storage/wal/wal.js';
 import type { Logger } from '../util/logger.js';
@@ -50,6 +61,7 @@ import { CLUSTER_VERSION, SERVER_VERSION, type ServerConfig } from './config.js'
 import { EtcdError, Errors } from './errors.js';
 import { clusterId as deriveClusterId, memberId as deriveMemberId } from './ids.js';
 import { MemberStore, toApiMember, urlString } from './members.js';
+import { ReadBarrier } from './read-barrier.js';
 import { executeRange } from './range.js';
 import { checkTxnOps, comparePath, executeTxn, isTxnReadOnly, toEtcdError } from './txn.js';
 
@@ -66,9 +78,19 @@ const KV_OVERHEAD = 256;
 const LEASE_EXPIRY_CHECK_MS = 500;
 const LEASE_REVOKES_PER_CHECK = 500;
 
+/** How long a proposal or a linearizable read may wait before it fails with `request timed out`
+ *  (etcd: 5 s plus two election timeouts). */
+const requestTimeoutMs = (cfg: ServerConfig): number => 5000 + 2 * cfg.electionTimeout;
+
+/** Raft log entries a snapshot keeps behind it by default, so that a follower a little behind catches up
+ *  from the log (etcd's SnapshotCatchUpEntries; --experimental-snapshot-catchup-entries). */
+const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
+
 interface Waiter {
   resolve(o: ApplyOutcome): void;
   reject(err: Error): void;
+  /** Date.now() past which it fails with `request timed out` */
+  readonly deadline: number;
 }
 
 export interface ServerHooks {
@@ -76,9 +98,20 @@ export interface ServerHooks {
   onFsync?: (seconds: number) => void;
 }
 
+/** The Raft storage of a member: the log it persisted, in memory. A snapshot it hands Raft carries no
+ *  data: the server attaches a copy of the backend when it sends the MsgSnap (sendSnapshot). */
+class MemberStorage extends MemoryStorage {
+  override snapshot(): Snapshot {
+    const s = super.snapshot();
+    if (s.meta.index === 0) throw new SnapshotTemporarilyUnavailableError('raft: no snapshot yet');
+    return s;
+  }
+}
+
 export class EtcdServer {
+  /** Invariant: insertion order is proposal order, so deadlines are non-decreasing along the map. */
   private readonly waits = new Map<bigint, Waiter>();
-  private nextRequestId = 0n;
+  private readonly requestIds: IdGenerator;
   private loopRunning = false;
   private stopped = false;
   private appliedIndex: number;
@@ -90,8 +123,18 @@ export class EtcdServer {
   private readonly leaderListeners = new Set<(isLeader: boolean, leader: bigint) => void>();
   /** watchers over the store (the Watch service and the gateway's /v3/watch) */
   readonly watchable: WatchableStore;
-  private readonly leaseIds: LeaseIdGenerator;
-  private leaseTimer: NodeJS.Timeout | undefined;
+  private readonly leaseIds: IdGenerator;
+  private readonly reads: ReadBarrier;
+  private readonly timers: NodeJS.Timeout[] = [];
+  /** the Raft configuration as of the last applied conf change (saved with every snapshot) */
+  private confState: ConfState;
+  private transport: PeerTransport | undefined;
+  private published = false;
+  private readonly snapshotsInFlight = new Set<bigint>();
+  /** this member applied its own removal */
+  private removed = false;
+  private stopping = false;
+  private campaignedAlone = false;
 
   private constructor(
     readonly cfg: ServerConfig,
@@ -101,7 +144,8 @@ export class EtcdServer {
     private readonly wal: Wal,
     readonly backend: Backend,
     readonly store: MvccStore,
-    private readonly node: ConsensusNode,
+    private readonly node: RawNode,
+    private readonly storage: MemoryStorage,
     private readonly applier: Applier,
     private readonly alarms: AlarmStore,
     private readonly members: MemberStore,
@@ -114,13 +158,32 @@ export class EtcdServer {
     this.appliedIndex = applied.index;
     this.appliedTerm = applied.term;
     this.snapshotIndex = applied.index;
+    this.confState = storage.initialState().confState;
     this.watchable = new WatchableStore(store);
-    this.leaseIds = new LeaseIdGenerator(memberId);
+    this.leaseIds = new IdGenerator(memberId);
+    this.requestIds = new IdGenerator(memberId);
+    this.reads = new ReadBarrier(
+      {
+        readIndex: (ctx) => {
+          this.node.readIndex(ctx);
+          this.kick();
+        },
+        get appliedIndex() {
+          return server().appliedIndex;
+        },
+      },
+      requestTimeoutMs(cfg),
+    );
+    const server = (): EtcdServer => this;
     // a new leader gives every lease its full TTL plus an election timeout, so clients can find it
     this.onLeaderChange((mine) => (mine ? lessor.promote(cfg.electionTimeout) : lessor.demote()));
   }
 
-  /** Opens (or creates) the data dir, replays the WAL past the backend's consistent index, and starts the log. */
+  /**
+   * Opens (or creates) the data dir and starts the member: a new one bootstraps the cluster of
+   * --initial-cluster (every initial member writes the same first log entries); a restarting one rebuilds
+   * its Raft log from the WAL and catches the backend up as Raft hands out the committed entries again.
+   */
   static async start(cfg: ServerConfig, log: Logger, hooks: ServerHooks = {}): Promise<EtcdServer> {
     const memberDir = path.join(cfg.dataDir, 'member');
     const walDir = path.join(memberDir, 'wal');
@@ -128,46 +191,62 @@ export class EtcdServer {
     const walOpts = { onFsync: hooks.onFsync };
 
     let wal: Wal;
-    let entries: Entry[] = [];
-    let hardState = { term: 0, vote: 0n, commit: 0 };
-    let lastIndex = 0;
     let mid: bigint;
     let cid: bigint;
+    let peers: bigint[] | undefined;
+    const storage = new MemberStorage();
     const restarting = Wal.exists(walDir);
     const backend = Backend.open(path.join(memberDir, 'snap', 'db'));
     if (restarting) {
       const opened = await Wal.open(walDir, walOpts);
       wal = opened.wal;
-      entries = opened.entries;
-      hardState = opened.hardState;
       mid = opened.identity.memberId;
       cid = opened.identity.clusterId;
-      lastIndex = Math.max(entries.at(-1)?.index ?? 0, opened.snapshot?.index ?? 0, backend.consistentIndex().index);
-      log.info('restarting member', { 'member-id': mid, 'cluster-id': cid, 'data-dir': cfg.dataDir, 'last-index': lastIndex });
-    } else {
-      if (cfg.initialClusterState === 'existing') {
+      if (opened.snapshot) storage.applySnapshot({ meta: opened.snapshot, data: new Uint8Array(0) });
+      storage.setHardState(opened.hardState);
+      storage.append(opened.entries);
+      log.info('restarting member', { 'member-id': mid, 'cluster-id': cid, 'data-dir': cfg.dataDir, 'last-index': storage.lastIndex() });
+    } else if (cfg.initialClusterState === 'existing') {
+      // joining a running cluster (after `member add`): learn its members from a peer, find ourselves
+      const own = cfg.initialAdvertisePeerUrls.map(urlString).sort().join(',');
+      const others = [...cfg.initialCluster].filter(([name]) => name !== cfg.name).flatMap(([, urls]) => urls);
+      const info = ClusterInfo.decode(await fetchClusterInfo(others, peerTlsFiles(cfg)));
+      const me = info.members.find((m) => [...m.peerUrls].sort().join(',') === own);
+      if (!me) {
         throw new Error(
-          `--initial-cluster-state=existing: member ${cfg.name} has no data in ${cfg.dataDir}; joining an existing cluster needs replication, which this build does not have yet`,
+          `--initial-cluster-state=existing: the cluster has no member with peer URLs ${own}; add this member first (etcdctl member add ${cfg.name} --peer-urls=${own})`,
         );
       }
-      const peers = cfg.initialCluster.get(cfg.name);
-      if (!peers) throw new Error(`--initial-cluster has no entry for --name=${cfg.name}`);
-      if (cfg.initialCluster.size > 1) {
-        throw new Error('--initial-cluster: clusters of more than one member need replication, which this build does not have yet');
-      }
-      mid = deriveMemberId(peers.map(urlString), cfg.initialClusterToken);
-      cid = deriveClusterId([mid]);
+      mid = me.id;
+      cid = info.clusterId;
       wal = await Wal.create(walDir, { memberId: mid, clusterId: cid }, walOpts);
       backend.batch(() => {
-        new MemberStore(backend).put({
-          id: mid,
-          name: cfg.name,
-          peerUrls: peers.map(urlString),
-          clientUrls: cfg.advertiseClientUrls.map(urlString),
-          isLearner: false,
-        });
+        const store = new MemberStore(backend);
+        for (const m of info.members) store.put(m);
       });
-      log.info('starting new member', { 'member-id': mid, 'cluster-id': cid, 'data-dir': cfg.dataDir });
+      log.info('joining existing cluster', { 'member-id': mid, 'cluster-id': cid, 'data-dir': cfg.dataDir, learner: me.isLearner });
+    } else {
+      if (!cfg.initialCluster.has(cfg.name)) throw new Error(`--initial-cluster has no entry for --name=${cfg.name}`);
+      const initial = [...cfg.initialCluster].map(([name, urls]) => ({ name, urls: urls.map(urlString) }));
+      const ids = initial.map((m) => deriveMemberId(m.urls, cfg.initialClusterToken));
+      if (new Set(ids).size !== ids.length) throw new Error('--initial-cluster: two members have the same peer URLs');
+      mid = ids[initial.findIndex((m) => m.name === cfg.name)]!;
+      cid = deriveClusterId(ids);
+      peers = ids;
+      wal = await Wal.create(walDir, { memberId: mid, clusterId: cid }, walOpts);
+      backend.batch(() => {
+        const store = new MemberStore(backend);
+        initial.forEach((m, i) =>
+          store.put({
+            id: ids[i]!,
+            name: m.name,
+            peerUrls: m.urls,
+            clientUrls: ids[i] === mid ? cfg.advertiseClientUrls.map(urlString) : [],
+            isLearner: false,
+          }),
+        );
+      });
+      log.info('starting new member', { 'member-id': mid, 'cluster-id': cid, 'data-dir': cfg.dataDir, members: ids.length });
     }
 
     const store = MvccStore.open(backend);
@@ -182,19 +261,102 @@ export class EtcdServer {
     }
     const applier = new Applier(store, alarms, lessor, auth);
     const ci = backend.consistentIndex();
-    const node = new SingleNode(mid, { hardState, lastIndex });
-    const server = new EtcdServer(cfg, log, mid, cid, wal, backend, store, node, applier, alarms, members, ci, auth, lessor);
-    // Catch the backend up with what the WAL holds beyond its consistent index (its last batch may not
-    // have been committed when the process died).
-    const replay = entries.filter((e) => e.index > ci.index);
-    if (replay.length > 0) {
-      server.applyEntries(replay);
-      log.info('replayed WAL entries', { from: replay[0]!.index, to: replay.at(-1)!.index });
+    const node = new RawNode({
+      id: mid,
+      peers,
+      storage,
+      electionTick: Math.max(2, Math.round(cfg.electionTimeout / cfg.heartbeatInterval)),
+      heartbeatTick: 1,
+      random: Math.random,
+    });
+    const server = new EtcdServer(cfg, log, mid, cid, wal, backend, store, node, storage, applier, alarms, members, ci, auth, lessor);
+    try {
+      await server.startTransport();
+    } catch (err) {
+      await server.stop();
+      throw err;
     }
     server.kick();
-    server.leaseTimer = setInterval(() => server.revokeExpiredLeases(), LEASE_EXPIRY_CHECK_MS);
-    server.leaseTimer.unref();
+    server.every(cfg.heartbeatInterval, () => {
+      server.node.tick();
+      server.kick();
+    });
+    server.every(LEASE_EXPIRY_CHECK_MS, () => server.revokeExpiredLeases());
+    server.every(500, () => server.expireWaiters());
+    // A one-member cluster elects itself within a few milliseconds: be leader before serving, so that the
+    // first request is not refused with `no leader`.
+    if (members.list().length === 1) await server.waitForLeader(2 * cfg.electionTimeout);
     return server;
+  }
+
+  /** A lone voter need not wait an election timeout to lead: it campaigns once the configuration
+   *  entries are applied (Raft refuses to campaign before). */
+  private campaignIfAlone(): void {
+    if (this.campaignedAlone || this.node.leader !== 0n) return;
+    const voters = this.confState.voters;
+    if (voters.length !== 1 || voters[0] !== this.memberId) return;
+    if (this.node.status().applied < this.node.commitIndex) return;
+    this.campaignedAlone = true;
+    this.node.campaign();
+  }
+
+  private waitForLeader(timeoutMs: number): Promise<void> {
+    if (this.knownLeader !== 0n) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const unsubscribe = this.onLeaderChange((_mine, leader) => {
+        if (leader !== 0n) done();
+      });
+      function done(): void {
+        clearTimeout(timer);
+        unsubscribe();
+        resolve();
+      }
+    });
+  }
+
+  private every(ms: number, fn: () => void): void {
+    const t = setInterval(fn, ms);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  private async startTransport(): Promise<void> {
+    const t = new PeerTransport(
+      this.memberId,
+      this.clusterId,
+      this.cfg.listenPeerUrls,
+      peerTlsFiles(this.cfg),
+      {
+        onMessage: (m) => {
+          if (this.stopped) return;
+          try {
+            this.node.step(m);
+          } catch (err) {
+            this.log.warn('dropped a raft message', { from: m.from.toString(16), error: String(err) });
+          }
+          this.kick();
+        },
+        onUnreachable: (id) => {
+          if (!this.stopped) this.node.reportUnreachable(id);
+        },
+        onRequest: (op, arg) => this.answerPeer(op, arg),
+        isRemoved: (id) => this.members.isRemoved(id),
+        onRemoved: () => this.stopRemoved(),
+        clusterInfo: () => ClusterInfo.encode({ clusterId: this.clusterId, members: this.members.list() }).finish(),
+      },
+      this.log,
+    );
+    this.transport = t;
+    await t.listen();
+    this.updatePeers();
+  }
+
+  /** Tells the transport every member's peer URLs (after bootstrap and membership changes). */
+  private updatePeers(): void {
+    const peers = new Map<bigint, URL[]>();
+    for (const m of this.members.list()) peers.set(m.id, m.peerUrls.map((u) => new URL(u)));
+    this.transport?.setPeers(peers);
   }
 
   // ---- the write path ----
@@ -210,10 +372,19 @@ export class EtcdServer {
     try {
       while (!this.stopped && this.node.hasReady()) {
         const rd = this.node.ready();
+        // the leader's appends may go out while it writes its own WAL
+        this.send(rd.messages.slice(0, rd.earlyMessages));
+        if (rd.snapshot !== undefined) await this.restoreSnapshot(rd.snapshot);
         this.wal.save(rd.hardState, rd.entries);
-        await this.wal.sync();
+        if (rd.mustSync) await this.wal.sync();
+        if (rd.hardState) this.storage.setHardState(rd.hardState);
+        if (rd.entries.length > 0) this.storage.append(rd.entries);
+        // votes and acknowledgements only once durable
+        this.send(rd.messages.slice(rd.earlyMessages));
         this.applyEntries(rd.committedEntries);
+        for (const rs of rd.readStates) this.reads.onReadState(rs);
         this.node.advance();
+        this.campaignIfAlone();
         this.noticeLeader();
         if (this.appliedIndex - this.snapshotIndex >= this.cfg.snapshotCount) await this.snapshot();
       }
@@ -228,6 +399,7 @@ export class EtcdServer {
     } finally {
       this.loopRunning = false;
     }
+    this.kick();
   }
 
   // ---- leadership (the lessor expires leases only on the leader) ----
@@ -249,7 +421,12 @@ export class EtcdServer {
 
   private noticeLeader(): void {
     const leader = this.node.leader;
+    if (leader !== 0n && !this.published) this.publish();
     if (leader === this.knownLeader) return;
+    // A new leader was elected: proposals that went to the old one were most likely lost with it. Answer
+    // them now (`leader changed`) rather than at the request timeout; a client retries, as with etcd's
+    // ErrTimeoutDueToLeaderFail. (One of them may still commit: the answer never claims it did not.)
+    if (leader !== 0n && this.knownLeader !== 0n) this.failAllWaiters(Errors.LeaderChanged, false);
     this.knownLeader = leader;
     const mine = leader === this.memberId;
     this.log.info(mine ? 'became leader' : 'leader changed', { 'member-id': this.memberId, leader });
@@ -263,13 +440,34 @@ export class EtcdServer {
   }
 
   private applyEntries(entries: readonly Entry[]): void {
+    if (entries.length === 0) return;
     const done: Array<[Waiter, ApplyOutcome]> = [];
+    let membersChanged = false;
     this.backend.batch(() => {
       for (const e of entries) {
+        if (e.type === EntryType.ConfChange) {
+          // re-applied to Raft even when the backend has it: Raft rebuilds its configuration from the log
+          const cc = decodeConfChange(e.data);
+          this.confState = this.node.applyConfChange(cc);
+          membersChanged = true;
+          if (e.index > this.appliedIndex && cc.context.length > 0) {
+            const ctx = ConfChangeContext.decode(cc.context);
+            this.applyMembership(cc.type, cc.nodeId, ctx.member);
+            const w = this.waits.get(ctx.requestId);
+            if (w) {
+              this.waits.delete(ctx.requestId);
+              done.push([w, {}]);
+            }
+          }
+        }
         if (e.index <= this.appliedIndex) continue;
-        if (e.data.length > 0) {
+        if (e.type === EntryType.Normal && e.data.length > 0) {
           const req = InternalRequest.decode(e.data);
-          const outcome = this.applier.apply(req, e.index);
+          const outcome = req.memberAttributes
+            ? this.applyMemberAttributes(req.memberAttributes)
+            : req.memberUpdate
+              ? this.applyMemberUpdate(req.memberUpdate)
+              : this.applier.apply(req, e.index);
           const w = this.waits.get(req.id);
           if (w) {
             this.waits.delete(req.id);
@@ -281,31 +479,188 @@ export class EtcdServer {
         this.appliedTerm = e.term;
       }
     });
+    if (membersChanged) this.updatePeers();
     for (const [w, outcome] of done) w.resolve(outcome);
+    if (this.removed) this.stopRemoved();
+    this.reads.onApplied(this.appliedIndex);
   }
 
-  /** Makes the backend durable, marks the WAL, and releases WAL segments the backend no longer needs. */
+  /** A membership change reached the log: the members database follows Raft's configuration. */
+  private applyMembership(type: ConfChangeType, id: bigint, member: MemberRecord | undefined): void {
+    switch (type) {
+      case ConfChangeType.AddNode:
+      case ConfChangeType.AddLearnerNode:
+      case ConfChangeType.PromoteLearner: {
+        const m = this.members.get(id) ?? member;
+        if (m) this.members.put({ ...m, id, isLearner: type === ConfChangeType.AddLearnerNode });
+        break;
+      }
+      case ConfChangeType.RemoveNode:
+        this.members.remove(id);
+        if (id === this.memberId) this.removed = true;
+        break;
+    }
+  }
+
+  private applyMemberUpdate(u: MemberRecord): ApplyOutcome {
+    const m = this.members.get(u.id);
+    if (m) this.members.put({ ...m, peerUrls: u.peerUrls });
+    this.updatePeers();
+    return {};
+  }
+
+  /** This member was removed from the cluster: it stops (as etcd does), with a clean exit. */
+  private stopRemoved(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.log.warn('the member has been permanently removed from the cluster; stopping', { 'member-id': this.memberId });
+    setImmediate(() => process.emit('SIGTERM'));
+  }
+
+  private applyMemberAttributes(a: MemberAttributes): ApplyOutcome {
+    const m = this.members.get(a.id);
+    if (m) this.members.put({ ...m, name: a.name, clientUrls: a.clientUrls });
+    return {};
+  }
+
+  /** Once there is a leader: publish this member's name and client URLs through the log (as etcd does at
+   *  start), so every member lists them. Retried until it applies. */
+  private publish(): void {
+    if (this.published || this.stopped || this.node.leader === 0n) return;
+    this.published = true;
+    const attrs = { id: this.memberId, name: this.cfg.name, clientUrls: this.cfg.advertiseClientUrls.map(urlString) };
+    this.propose({ memberAttributes: attrs }).then(
+      () => this.log.info('published local member to cluster through raft', { 'member-id': this.memberId, name: this.cfg.name }),
+      (err: unknown) => {
+        this.log.warn('failed to publish local member; retrying', { error: String(err) });
+        this.published = false;
+        setTimeout(() => this.publish(), 500).unref();
+      },
+    );
+  }
+
+  /** Makes the backend durable, marks the WAL, releases the WAL segments before it, and compacts the Raft
+   *  log in memory (keeping some entries for followers a little behind). */
   private async snapshot(): Promise<void> {
     const index = this.appliedIndex;
+    const term = this.appliedTerm;
+    const confState = this.confState;
     await this.backend.sync();
-    await this.wal.saveSnapshot({ index, term: this.appliedTerm, confState: { voters: [this.memberId], learners: [] } });
+    await this.wal.saveSnapshot({ index, term, confState });
+    this.storage.createSnapshot(index, confState, new Uint8Array(0));
+    const keep = index - (this.cfg.snapshotCatchUpEntries ?? SNAPSHOT_CATCH_UP_ENTRIES);
+    if (keep > this.storage.firstIndex()) this.storage.compact(keep);
     await this.wal.releaseTo(index);
     this.snapshotIndex = index;
     this.log.info('saved snapshot', { 'snapshot-index': index });
   }
 
+  private send(msgs: readonly Message[]): void {
+    if (!this.transport || msgs.length === 0) return;
+    let plain = msgs;
+    if (msgs.some((m) => m.type === MessageType.MsgSnap)) {
+      plain = msgs.filter((m) => m.type !== MessageType.MsgSnap);
+      for (const m of msgs) if (m.type === MessageType.MsgSnap) this.sendSnapshot(m);
+    }
+    this.transport.send(plain);
+  }
+
+  /**
+   * A follower needs entries this member no longer holds: send it the whole backend instead (as etcd
+   * does). The snapshot Raft made names an older index; the copy is taken now, so the message names the
+   * index and configuration the copy holds (read back from it). One at a time per follower.
+   */
+  private sendSnapshot(m: Message): void {
+    if (this.snapshotsInFlight.has(m.to)) return;
+    this.snapshotsInFlight.add(m.to);
+    const file = path.join(this.cfg.dataDir, 'member', 'snap', `send-${m.to.toString(16)}.db`);
+    const run = async (): Promise<void> => {
+      await this.backend.copyTo(file);
+      const copy = Backend.open(file);
+      let meta: Snapshot['meta'];
+      try {
+        const ci = copy.consistentIndex();
+        const ms = new MemberStore(copy).list();
+        meta = {
+          index: ci.index,
+          term: ci.term,
+          confState: { voters: sortIds(ms.filter((x) => !x.isLearner).map((x) => x.id)), learners: sortIds(ms.filter((x) => x.isLearner).map((x) => x.id)) },
+        };
+      } finally {
+        await copy.close();
+      }
+      const data = await readFile(file);
+      this.log.info('sending database snapshot to member', { to: m.to.toString(16), 'snapshot-index': meta.index, size: data.length });
+      this.transport?.send([{ ...m, snapshot: { meta, data } }]);
+      if (!this.transport?.isConnected(m.to)) throw new Error('not connected');
+    };
+    run().then(
+      () => this.node.reportSnapshot(m.to, true),
+      (err: unknown) => {
+        this.log.warn('failed to send database snapshot', { to: m.to.toString(16), error: String(err) });
+        this.node.reportSnapshot(m.to, false);
+      },
+    ).finally(() => {
+      this.snapshotsInFlight.delete(m.to);
+      rmSync(file, { force: true });
+      rmSync(`${file}-lock`, { force: true });
+      this.kick();
+    });
+  }
+
+  /**
+   * The leader sent a snapshot: the backend becomes the copy it holds (made durable before the WAL marks
+   * the snapshot, so a crash in between leaves a backend ahead of the log, never behind), then every
+   * in-memory view of the backend is rebuilt and watchers catch up from it.
+   */
+  private async restoreSnapshot(snap: Snapshot): Promise<void> {
+    const file = path.join(this.cfg.dataDir, 'member', 'snap', `recv-${snap.meta.index}.db`);
+    this.log.info('restoring database snapshot from leader', { 'snapshot-index': snap.meta.index, size: snap.data.length });
+    await writeFile(file, snap.data);
+    await this.backend.replaceWith(file);
+    rmSync(`${file}-lock`, { force: true });
+    await this.store.reload();
+    this.auth.reload();
+    this.alarms.reload();
+    this.lessor.reload();
+    for (const { key, lease } of this.store.takeRestoredLeases()) if (this.lessor.exists(lease)) this.lessor.attach(lease, key);
+    const ci = this.backend.consistentIndex();
+    this.appliedIndex = ci.index;
+    this.appliedTerm = ci.term;
+    this.snapshotIndex = ci.index;
+    this.confState = snap.meta.confState;
+    await this.wal.saveSnapshot(snap.meta);
+    this.storage.applySnapshot({ meta: snap.meta, data: new Uint8Array(0) });
+    this.watchable.resync();
+    this.updatePeers();
+    this.reads.onApplied(this.appliedIndex);
+    this.log.info('restored database snapshot', { 'applied-index': ci.index });
+  }
+
+  /** Fails proposals that waited past the request timeout (lost with a leader change, or no quorum). */
+  private expireWaiters(): void {
+    const now = Date.now();
+    for (const [id, w] of this.waits) {
+      if (w.deadline > now) break;
+      this.waits.delete(id);
+      w.reject(Errors.Timeout);
+    }
+  }
+
   private async propose(req: ProposeRequest): Promise<ApplyOutcome> {
     if (this.stopped) throw Errors.Stopped;
-    const id = ++this.nextRequestId;
+    if (req.memberAttributes === undefined) this.checkNotLearner();
+    const id = this.requestIds.next();
     const data = InternalRequest.encode({ authHeader: undefined, ...req, id }).finish();
     if (data.length > this.cfg.maxRequestBytes) throw Errors.RequestTooLarge;
     return new Promise<ApplyOutcome>((resolve, reject) => {
-      this.waits.set(id, { resolve, reject });
+      this.waits.set(id, { resolve, reject, deadline: Date.now() + requestTimeoutMs(this.cfg) });
       try {
         this.node.propose(data);
       } catch (err) {
         this.waits.delete(id);
-        reject(toEtcdError(err));
+        // no leader known (or leadership moving): etcd's clients retry on this
+        reject(err instanceof ProposalDroppedError ? Errors.NoLeader : toEtcdError(err));
         return;
       }
       this.kick();
@@ -318,9 +673,10 @@ export class EtcdServer {
     return outcome.response as T;
   }
 
-  private failAllWaiters(err: Error): void {
+  private failAllWaiters(err: Error, reads = true): void {
     for (const w of this.waits.values()) w.reject(err);
     this.waits.clear();
+    if (reads) this.reads.failAll(err);
   }
 
   // ---- quota ----
@@ -353,6 +709,18 @@ export class EtcdServer {
    * Linearizable and serializable reads are the same on a one-member log: a write is answered only after
    * it is applied, so the applied state already holds every acknowledged write.
    */
+  /**
+   * Waits until this member has applied everything committed when the call was made (batched ReadIndex,
+   * confirmed by a quorum): a read after it is linearizable. Serializable reads skip it.
+   */
+  linearizableBarrier(): Promise<void> {
+    this.checkRunning();
+    this.checkNotLearner();
+    return this.reads.wait();
+  }
+
+  /** Reads the local state (serializable); the KV service calls linearizableBarrier() first unless the
+   *  client asked for a serializable read. */
   range(r: RangeRequest): RangeResponse {
     this.checkRunning();
     try {
@@ -381,6 +749,7 @@ export class EtcdServer {
   async txn(r: TxnRequest, authHeader?: AuthHeader): Promise<TxnResponse> {
     let res: TxnResponse;
     if (isTxnReadOnly(r)) {
+      if (!isTxnSerializable(r)) await this.linearizableBarrier();
       this.checkRunning();
       try {
         const path = comparePath(this.store, r);
@@ -437,19 +806,48 @@ export class EtcdServer {
   }
 
   /** A keep-alive: the lease's TTL, or 0 when it does not exist or has expired (etcd answers TTL 0). */
-  leaseRenew(id: bigint): number {
+  async leaseRenew(id: bigint): Promise<number> {
     this.checkRunning();
-    if (!this.isLeader()) throw Errors.NoLeader;
+    // only the leader keeps time for leases: a follower asks it (etcd forwards keep-alives the same way)
+    if (!this.isLeader()) return Number(await this.askLeader(PeerOp.Renew, id));
     return this.lessor.renew(id) ?? 0;
   }
 
   /** An unknown lease answers TTL -1 (not an error), as etcd's API layer does. */
-  leaseTimeToLive(r: LeaseTimeToLiveRequest): LeaseTimeToLiveResponse {
+  async leaseTimeToLive(r: LeaseTimeToLiveRequest): Promise<LeaseTimeToLiveResponse> {
     this.checkRunning();
+    const remaining = this.isLeader() ? this.lessor.remaining(r.ID) : Number(await this.askLeader(PeerOp.Remaining, r.ID));
     const l = this.lessor.lookup(r.ID);
-    if (!l) return { header: this.header(), ID: r.ID, TTL: -1n, grantedTTL: 0n, keys: [] };
+    if (!l || remaining === -1) return { header: this.header(), ID: r.ID, TTL: -1n, grantedTTL: 0n, keys: [] };
     const keys = r.keys ? this.leaseKeys(r.ID) : [];
-    return { header: this.header(), ID: r.ID, TTL: BigInt(this.lessor.remaining(r.ID)), grantedTTL: BigInt(l.ttl), keys };
+    return { header: this.header(), ID: r.ID, TTL: BigInt(remaining), grantedTTL: BigInt(l.ttl), keys };
+  }
+
+  /** Asks the leader over the peer connection; tries again (3 times in all) while leadership moves. */
+  private async askLeader(op: PeerOp, arg: bigint): Promise<bigint> {
+    for (let attempt = 1; ; attempt++) {
+      const leader = this.node.leader;
+      if (leader === 0n || !this.transport) throw Errors.NoLeader;
+      if (leader === this.memberId) return this.answerPeer(op, arg);
+      try {
+        return await this.transport.request(leader, op, arg);
+      } catch (err) {
+        if (attempt >= 3) {
+          this.log.warn('request to the leader failed', { leader: leader.toString(16), error: String(err) });
+          throw Errors.LeaderChanged;
+        }
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  /** A follower's lease request, answered here as the leader. */
+  private async answerPeer(op: PeerOp, lease: bigint): Promise<bigint> {
+    if (!this.isLeader()) throw Errors.NotLeader;
+    if (op === PeerOp.Renew) return BigInt(this.lessor.renew(lease) ?? 0);
+    if (op === PeerOp.Remaining) return BigInt(this.lessor.remaining(lease));
+    if (op === PeerOp.LearnerReady) return this.learnerReady(lease) ? 1n : 0n;
+    throw new Error(`unknown peer request ${String(op)}`);
   }
 
   /** The keys attached to a lease, sorted; [] for an unknown lease. */
@@ -507,7 +905,7 @@ export class EtcdServer {
       raftAppliedIndex: BigInt(this.appliedIndex),
       errors: this.alarms.list().map((a) => `memberID:${a.memberID} alarm:${AlarmType[a.alarm]} `),
       dbSizeInUse: BigInt(this.backend.sizeInUse()),
-      isLearner: false,
+      isLearner: this.isLearner,
       storageVersion: CLUSTER_VERSION,
       dbSizeQuota: BigInt(this.cfg.quotaBackendBytes),
       downgradeInfo: { enabled: false, targetVersion: '' },
@@ -541,6 +939,119 @@ export class EtcdServer {
     }
   }
 
+  // ---- membership (the Cluster service) ----
+
+  get isLearner(): boolean {
+    return this.confState.learners.includes(this.memberId);
+  }
+
+  /** etcd refuses what a learner cannot serve: writes, linearizable reads, membership changes. */
+  checkNotLearner(): void {
+    if (this.isLearner) throw Errors.NotSupportedForLearner;
+  }
+
+  async memberAdd(r: MemberAddRequest): Promise<MemberAddResponse> {
+    this.checkRunning();
+    this.checkNotLearner();
+    const urls = validPeerUrls(r.peerURLs);
+    const current = this.members.list();
+    if (current.some((m) => m.peerUrls.some((u) => urls.includes(u)))) throw Errors.PeerURLExist;
+    if (r.isLearner) {
+      if (current.filter((m) => m.isLearner).length >= this.cfg.maxLearners) throw Errors.TooManyLearners;
+    } else {
+      // etcd's strict reconfiguration check: enough voters must have started, and all be connected
+      const voters = current.filter((m) => !m.isLearner);
+      const started = voters.filter((m) => m.name !== '').length;
+      if (!(started === 1 && voters.length === 1) && started < quorum(voters.length + 1)) throw Errors.MemberNotEnoughStarted;
+      if (voters.some((m) => m.id !== this.memberId && !this.transport?.isConnected(m.id))) throw Errors.Unhealthy;
+    }
+    const id = deriveMemberId(urls, `${this.cfg.initialClusterToken}/${Date.now()}/${Math.random()}`);
+    const member: MemberRecord = { id, name: '', peerUrls: urls, clientUrls: [], isLearner: r.isLearner };
+    await this.proposeMembership(r.isLearner ? ConfChangeType.AddLearnerNode : ConfChangeType.AddNode, id, member);
+    return { header: this.clusterHeader(), member: toApiMember(member), members: this.memberList() };
+  }
+
+  async memberRemove(id: bigint): Promise<MemberRemoveResponse> {
+    this.checkRunning();
+    this.checkNotLearner();
+    const m = this.members.get(id);
+    if (!m) throw Errors.MemberNotFound;
+    if (!m.isLearner) {
+      const voters = this.members.list().filter((v) => !v.isLearner);
+      const startedLeft = voters.filter((v) => v.id !== id && v.name !== '').length;
+      if (startedLeft < quorum(voters.length - 1)) throw Errors.MemberNotEnoughStarted;
+      // a member that is down is safe to remove; otherwise the rest must still make a quorum
+      const connected = (v: MemberRecord): boolean => v.id === this.memberId || this.transport?.isConnected(v.id) === true;
+      if (connected(m) && voters.filter(connected).length - 1 < quorum(voters.length - 1)) throw Errors.Unhealthy;
+    }
+    await this.proposeMembership(ConfChangeType.RemoveNode, id, undefined);
+    return { header: this.clusterHeader(), members: this.memberList() };
+  }
+
+  async memberPromote(id: bigint): Promise<MemberPromoteResponse> {
+    this.checkRunning();
+    this.checkNotLearner();
+    const m = this.members.get(id);
+    if (!m) throw Errors.MemberNotFound;
+    if (!m.isLearner) throw Errors.MemberNotLearner;
+    const ready = this.isLeader() ? this.learnerReady(id) : (await this.askLeader(PeerOp.LearnerReady, id)) === 1n;
+    if (!ready) throw Errors.LearnerNotReady;
+    await this.proposeMembership(ConfChangeType.AddNode, id, m);
+    return { header: this.clusterHeader(), members: this.memberList() };
+  }
+
+  async memberUpdate(id: bigint, peerURLs: readonly string[]): Promise<MemberUpdateResponse> {
+    this.checkRunning();
+    this.checkNotLearner();
+    const urls = validPeerUrls(peerURLs);
+    const m = this.members.get(id);
+    if (!m) throw Errors.MemberNotFound;
+    if (this.members.list().some((o) => o.id !== id && o.peerUrls.some((u) => urls.includes(u)))) throw Errors.PeerURLExist;
+    const outcome = await this.propose({ memberUpdate: { ...m, peerUrls: urls } });
+    if (outcome.error !== undefined) throw outcome.error;
+    return { header: this.clusterHeader(), members: this.memberList() };
+  }
+
+  /** On the leader: a learner is ready to be promoted once it holds 90% of the leader's log (etcd's rule). */
+  private learnerReady(id: bigint): boolean {
+    const progress = this.node.status().progress;
+    const leader = progress.get(this.memberId)?.match ?? 0;
+    const learner = progress.get(id)?.match ?? 0;
+    return learner >= leader * 0.9 && learner > 0;
+  }
+
+  private proposeMembership(type: ConfChangeType, nodeId: bigint, member: MemberRecord | undefined): Promise<ApplyOutcome> {
+    const requestId = this.requestIds.next();
+    const context = ConfChangeContext.encode({ requestId, member }).finish();
+    return new Promise<ApplyOutcome>((resolve, reject) => {
+      this.waits.set(requestId, { resolve, reject, deadline: Date.now() + requestTimeoutMs(this.cfg) });
+      try {
+        this.node.proposeConfChange({ type, nodeId, context });
+      } catch (err) {
+        this.waits.delete(requestId);
+        // another change is still being applied (one at a time), or no leader: as etcd, the proposal is dropped
+        reject(err instanceof ProposalDroppedError ? (this.node.leader === 0n ? Errors.NoLeader : Errors.ProposalDropped) : toEtcdError(err));
+        return;
+      }
+      this.kick();
+    });
+  }
+
+  /** Hands leadership to voter `target` and waits until it leads (etcd: MoveLeader, leader only). */
+  async moveLeader(target: bigint): Promise<void> {
+    this.checkRunning();
+    if (!this.isLeader()) throw Errors.NotLeader;
+    if (!this.confState.voters.includes(target)) throw Errors.BadLeaderTransferee;
+    if (target === this.memberId) return;
+    this.node.transferLeader(target);
+    this.kick();
+    const deadline = Date.now() + requestTimeoutMs(this.cfg);
+    while (this.node.leader !== target) {
+      if (Date.now() > deadline || this.stopped) throw Errors.TimeoutLeaderTransfer;
+      await new Promise((r) => setTimeout(r, this.cfg.heartbeatInterval));
+    }
+  }
+
   memberList(): Member[] {
     return this.members.list().map((m) => {
       const api = toApiMember(m);
@@ -566,7 +1077,8 @@ export class EtcdServer {
   async stop(): Promise<void> {
     if (this.stopped && !this.loopRunning && this.fatal === undefined) return;
     this.stopped = true;
-    clearInterval(this.leaseTimer);
+    for (const t of this.timers) clearInterval(t);
+    await this.transport?.close();
     while (this.loopRunning) await new Promise((r) => setTimeout(r, 5));
     this.failAllWaiters(Errors.Stopped);
     // a stopped member leads nothing: tell listeners (the lessor stops expiring leases)
@@ -587,6 +1099,48 @@ export class EtcdServer {
     await this.backend.sync();
     await this.backend.close();
   }
+}
+
+function quorum(voters: number): number {
+  return Math.floor(voters / 2) + 1;
+}
+
+/** Peer URLs as etcd accepts them in MemberAdd/MemberUpdate: http(s)://host:port, nothing else. */
+function validPeerUrls(urls: readonly string[]): string[] {
+  if (urls.length === 0) throw Errors.MemberBadURLs;
+  return urls.map((u) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(u);
+    } catch {
+      throw Errors.MemberBadURLs;
+    }
+    if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.port === '' || (parsed.pathname !== '/' && parsed.pathname !== '')) {
+      throw Errors.MemberBadURLs;
+    }
+    return urlString(parsed);
+  });
+}
+
+function peerTlsFiles(cfg: ServerConfig): PeerTlsFiles {
+  return {
+    certFile: cfg.tls.peerCertFile,
+    keyFile: cfg.tls.peerKeyFile,
+    trustedCaFile: cfg.tls.peerTrustedCaFile,
+    clientCertAuth: cfg.tls.peerClientCertAuth,
+  };
+}
+
+/** A read-only txn whose every range is serializable needs no ReadIndex (etcd's isTxnSerializable). */
+function isTxnSerializable(r: TxnRequest): boolean {
+  for (const op of [...r.success, ...r.failure]) {
+    if (op.requestRange) {
+      if (!op.requestRange.serializable) return false;
+    } else if (op.requestTxn) {
+      if (!isTxnSerializable(op.requestTxn)) return false;
+    }
+  }
+  return true;
 }
 
 function txnCost(r: TxnRequest): number {

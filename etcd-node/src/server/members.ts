@@ -9,6 +9,14 @@ function idKey(id: bigint): Buffer {
   return k;
 }
 
+/** Removed members are remembered (under a 9-byte key: 'r' + id) so that they can be told so. */
+function removedKey(id: bigint): Buffer {
+  const k = Buffer.alloc(9);
+  k.write('r', 0);
+  k.writeBigUInt64BE(id, 1);
+  return k;
+}
+
 /** etcd prints URLs without a trailing slash ("http://127.0.0.1:2380"); Node's URL#toString adds one. */
 export function urlString(u: URL): string {
   return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
@@ -24,8 +32,18 @@ export class MemberStore {
 
   list(): MemberRecord[] {
     const out: MemberRecord[] = [];
-    for (const { value } of this.backend.members.getRange({})) out.push(MemberRecord.decode(value));
+    for (const { key, value } of this.backend.members.getRange({})) if (key.length === 8) out.push(MemberRecord.decode(value));
     return out;
+  }
+
+  /** Inside a backend batch: the member leaves the cluster for good. */
+  remove(id: bigint): void {
+    this.backend.members.removeSync(idKey(id));
+    this.backend.members.putSync(removedKey(id), Buffer.alloc(0));
+  }
+
+  isRemoved(id: bigint): boolean {
+    return this.backend.members.get(removedKey(id)) !== undefined;
   }
 
   get(id: bigint): MemberRecord | undefined {

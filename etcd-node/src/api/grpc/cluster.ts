@@ -1,15 +1,34 @@
-// The Cluster service: MemberList. Membership changes answer Unimplemented until replication lands.
+// The Cluster service: MemberList, and membership changes through Raft (one at a time): MemberAdd (a
+// voter, or a learner with isLearner), MemberPromote (a learner that has caught up), MemberRemove,
+// MemberUpdate (peer URLs). With auth on, changes need the root role (as etcd).
 import type { ClusterServer } from '../../gen/etcdserverpb/rpc.js';
 import type { EtcdServer } from '../../server/etcd-server.js';
 import type { Logger } from '../../util/logger.js';
-import { unary, unimplemented } from './unary.js';
+import { authorizeAdmin } from './auth-context.js';
+import { unary } from './unary.js';
 
 export function clusterService(server: EtcdServer, log: Logger): ClusterServer {
   return {
-    memberList: unary(log, 'MemberList', () => ({ header: server.clusterHeader(), members: server.memberList() })),
-    memberAdd: unimplemented('MemberAdd'),
-    memberRemove: unimplemented('MemberRemove'),
-    memberUpdate: unimplemented('MemberUpdate'),
-    memberPromote: unimplemented('MemberPromote'),
+    // etcd checks no permission on MemberList
+    memberList: unary(log, 'MemberList', async (r) => {
+      if (r.linearizable) await server.linearizableBarrier();
+      return { header: server.clusterHeader(), members: server.memberList() };
+    }),
+    memberAdd: unary(log, 'MemberAdd', async (r, call) => {
+      await authorizeAdmin(server, call);
+      return server.memberAdd(r);
+    }),
+    memberRemove: unary(log, 'MemberRemove', async (r, call) => {
+      await authorizeAdmin(server, call);
+      return server.memberRemove(r.ID);
+    }),
+    memberUpdate: unary(log, 'MemberUpdate', async (r, call) => {
+      await authorizeAdmin(server, call);
+      return server.memberUpdate(r.ID, r.peerURLs);
+    }),
+    memberPromote: unary(log, 'MemberPromote', async (r, call) => {
+      await authorizeAdmin(server, call);
+      return server.memberPromote(r.ID);
+    }),
   };
 }

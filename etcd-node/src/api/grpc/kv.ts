@@ -19,6 +19,7 @@ export function kvService(server: EtcdServer, log: Logger): KVServer {
       checkRange(r);
       const info = await authInfoOf(server, call);
       auth.checkPermission(info, 'read', r.key, r.rangeEnd);
+      if (!r.serializable) await server.linearizableBarrier();
       return server.range(r);
     }),
     put: unary(log, 'Put', async (r, call) => {

@@ -48,7 +48,7 @@ export function leaseService(server: EtcdServer, log: Logger): LeaseServer {
           if (failed || call.cancelled) return;
           try {
             await authInfoOf(server, call);
-            const ttl = server.leaseRenew(r.ID);
+            const ttl = await server.leaseRenew(r.ID);
             call.write({ header: server.header(), ID: r.ID, TTL: BigInt(ttl) });
           } catch (err) {
             fail(err);

@@ -48,7 +48,11 @@ export function maintenanceService(server: EtcdServer, log: Logger): Maintenance
         .then(() => streamSnapshot(server, log, call))
         .catch((err: unknown) => call.emit('error', toServiceError(err, log, 'Snapshot')));
     },
-    moveLeader: unimplemented('MoveLeader'),
+    moveLeader: unary(log, 'MoveLeader', async (r, call) => {
+      await admin(call);
+      await server.moveLeader(r.targetID);
+      return { header: server.header() };
+    }),
     downgrade: unimplemented('Downgrade'),
   };
 }

@@ -151,7 +151,25 @@ export interface InternalRequest {
   authRoleGet?: AuthRoleGetRequest | undefined;
   authRoleGrantPermission?: AuthRoleGrantPermissionRequest | undefined;
   authRoleRevokePermission?: AuthRoleRevokePermissionRequest | undefined;
-  authRoleList?: AuthRoleListRequest | undefined;
+  authRoleList?:
+    | AuthRoleListRequest
+    | undefined;
+  /** membership: fields 40-49 */
+  memberAttributes?:
+    | MemberAttributes
+    | undefined;
+  /** a member's new peer URLs (MemberUpdate; Raft's configuration does not change) */
+  memberUpdate?: MemberRecord | undefined;
+}
+
+/**
+ * What a member publishes about itself once it runs (etcd: its name and client URLs), so every member
+ * lists every member's client URLs.
+ */
+export interface MemberAttributes {
+  id: bigint;
+  name: string;
+  clientUrls: string[];
 }
 
 /**
@@ -164,6 +182,21 @@ export interface LeaseRecord {
   ttl: bigint;
   /** the remaining TTL of the last checkpoint, seconds; 0 when never checkpointed */
   remainingTtl: bigint;
+}
+
+/**
+ * The context of a membership ConfChange entry: who waits for it, and the member as it is to be stored
+ * (absent on the entries that bootstrap a new cluster: those members are written at bootstrap).
+ */
+export interface ConfChangeContext {
+  requestId: bigint;
+  member: MemberRecord | undefined;
+}
+
+/** What a member joining a running cluster learns from a peer before it starts. */
+export interface ClusterInfo {
+  clusterId: bigint;
+  members: MemberRecord[];
 }
 
 function createBaseEntry(): Entry {
@@ -1035,6 +1068,12 @@ export const InternalRequest: MessageFns<InternalRequest> = {
     if (message.authRoleList !== undefined) {
       AuthRoleListRequest.encode(message.authRoleList, writer.uint32(298).fork()).join();
     }
+    if (message.memberAttributes !== undefined) {
+      MemberAttributes.encode(message.memberAttributes, writer.uint32(322).fork()).join();
+    }
+    if (message.memberUpdate !== undefined) {
+      MemberRecord.encode(message.memberUpdate, writer.uint32(330).fork()).join();
+    }
     return writer;
   },
 
@@ -1275,6 +1314,22 @@ export const InternalRequest: MessageFns<InternalRequest> = {
             message.authRoleList = AuthRoleListRequest.decode(reader, reader.uint32());
             continue;
           }
+          case 40: {
+            if (tag !== 322) {
+              break;
+            }
+
+            message.memberAttributes = MemberAttributes.decode(reader, reader.uint32());
+            continue;
+          }
+          case 41: {
+            if (tag !== 330) {
+              break;
+            }
+
+            message.memberUpdate = MemberRecord.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1373,6 +1428,94 @@ export const InternalRequest: MessageFns<InternalRequest> = {
     message.authRoleList = (object.authRoleList !== undefined && object.authRoleList !== null)
       ? AuthRoleListRequest.fromPartial(object.authRoleList)
       : undefined;
+    message.memberAttributes = (object.memberAttributes !== undefined && object.memberAttributes !== null)
+      ? MemberAttributes.fromPartial(object.memberAttributes)
+      : undefined;
+    message.memberUpdate = (object.memberUpdate !== undefined && object.memberUpdate !== null)
+      ? MemberRecord.fromPartial(object.memberUpdate)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseMemberAttributes(): MemberAttributes {
+  return { id: 0n, name: "", clientUrls: [] };
+}
+
+export const MemberAttributes: MessageFns<MemberAttributes> = {
+  encode(message: MemberAttributes, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== 0n) {
+      if (BigInt.asUintN(64, message.id) !== message.id) {
+        throw new globalThis.Error("value provided for field message.id of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    for (const v of message.clientUrls) {
+      writer.uint32(26).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberAttributes {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberAttributes();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.id = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.clientUrls.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<MemberAttributes>): MemberAttributes {
+    return MemberAttributes.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<MemberAttributes>): MemberAttributes {
+    const message = createBaseMemberAttributes();
+    message.id = (object.id !== undefined && object.id !== null) ? BigInt(object.id) : 0n;
+    message.name = object.name ?? "";
+    message.clientUrls = object.clientUrls?.map((e) => e) || [];
     return message;
   },
 };
@@ -1463,6 +1606,148 @@ export const LeaseRecord: MessageFns<LeaseRecord> = {
     message.remainingTtl = (object.remainingTtl !== undefined && object.remainingTtl !== null)
       ? BigInt(object.remainingTtl)
       : 0n;
+    return message;
+  },
+};
+
+function createBaseConfChangeContext(): ConfChangeContext {
+  return { requestId: 0n, member: undefined };
+}
+
+export const ConfChangeContext: MessageFns<ConfChangeContext> = {
+  encode(message: ConfChangeContext, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0n) {
+      if (BigInt.asUintN(64, message.requestId) !== message.requestId) {
+        throw new globalThis.Error("value provided for field message.requestId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.requestId);
+    }
+    if (message.member !== undefined) {
+      MemberRecord.encode(message.member, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ConfChangeContext {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseConfChangeContext();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.member = MemberRecord.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ConfChangeContext>): ConfChangeContext {
+    return ConfChangeContext.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ConfChangeContext>): ConfChangeContext {
+    const message = createBaseConfChangeContext();
+    message.requestId = (object.requestId !== undefined && object.requestId !== null) ? BigInt(object.requestId) : 0n;
+    message.member = (object.member !== undefined && object.member !== null)
+      ? MemberRecord.fromPartial(object.member)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseClusterInfo(): ClusterInfo {
+  return { clusterId: 0n, members: [] };
+}
+
+export const ClusterInfo: MessageFns<ClusterInfo> = {
+  encode(message: ClusterInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.clusterId !== 0n) {
+      if (BigInt.asUintN(64, message.clusterId) !== message.clusterId) {
+        throw new globalThis.Error("value provided for field message.clusterId of type uint64 too large");
+      }
+      writer.uint32(8).uint64(message.clusterId);
+    }
+    for (const v of message.members) {
+      MemberRecord.encode(v!, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ClusterInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseClusterInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.clusterId = reader.uint64() as bigint;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.members.push(MemberRecord.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create(base?: DeepPartial<ClusterInfo>): ClusterInfo {
+    return ClusterInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ClusterInfo>): ClusterInfo {
+    const message = createBaseClusterInfo();
+    message.clusterId = (object.clusterId !== undefined && object.clusterId !== null) ? BigInt(object.clusterId) : 0n;
+    message.members = object.members?.map((e) => MemberRecord.fromPartial(e)) || [];
     return message;
   },
 };

@@ -244,6 +244,34 @@ export class Backend {
   }
 
   /**
+   * Replaces the whole database with the lmdb file `file` (a snapshot received from the leader), which
+   * is fsynced and moved into place. Waits for a running defragment and native work on the current file;
+   * the caller must not write meanwhile. Bucket handles change (read them through the getters).
+   */
+  async replaceWith(file: string): Promise<void> {
+    this.assertOpen();
+    if (this.defragging) await this.defragging.catch(() => undefined);
+    while (this.pendingIo.size > 0) await Promise.allSettled([...this.pendingIo]);
+    fsyncFileSync(file);
+    this.state = 'swapping';
+    try {
+      const closingOld = closeNow(this.env);
+      if (closingOld) await closingOld;
+      fs.renameSync(file, this.path);
+      const dir = fs.openSync(path.dirname(this.path), 'r');
+      try {
+        fs.fsyncSync(dir);
+      } finally {
+        fs.closeSync(dir);
+      }
+    } finally {
+      this.env = this.openEnv(this.path);
+      this.dbs = this.openDbs(this.env);
+      this.state = 'open';
+    }
+  }
+
+  /**
    * A consistent point-in-time copy of the whole database into `file`: an lmdb file (same layout,
    * free pages included, like etcd's snapshot of its bolt file), fsynced, then renamed into place.
    * Made by lmdb's native copy on a worker thread under one read transaction; writes go on meanwhile.

@@ -1,4 +1,4 @@
-// Server-chosen lease ids, shaped as etcd shapes its request ids so they look alike in tools: the low
+// Ids a member makes up on its own (lease ids, proposal ids), shaped as etcd shapes its request ids: the low
 // 16 bits of the member id on top (ids from different members cannot collide), then 40 bits of the
 // millisecond clock at start, then a counter. The counter carries into the time bits, so ids only grow
 // while the process runs, and a restart starts above the previous run's ids unless the clock went back.
@@ -7,7 +7,7 @@ const SUFFIX_BITS = 48n;
 const SUFFIX_MASK = (1n << SUFFIX_BITS) - 1n;
 const POSITIVE_INT64 = (1n << 63n) - 1n;
 
-export class LeaseIdGenerator {
+export class IdGenerator {
   private readonly prefix: bigint;
   private suffix: bigint;
 
