@@ -75,7 +75,14 @@ describe('membership: learner → promote → remove on a running cluster', skip
     assert.match(await ok(m1!.endpoint, ['member', 'list']), new RegExp(`${id}, unstarted, , ${peerUrl}, , true`));
     // not started yet, so not caught up; and only one learner at a time (--max-learners 1)
     // asked of every member: the leader judges itself, a follower asks the leader
-    for (const m of c.members) await fails(m.endpoint, ['member', 'promote', id], 'can only promote a learner member which is in sync with leader');
+    for (const m of c.members) {
+      try {
+        await fails(m.endpoint, ['member', 'promote', id], 'can only promote a learner member which is in sync with leader');
+      } catch (err) {
+        const logs = c.members.map((x) => `--- ${x.name}\n${x.logs().split('\n').filter((l) => /leader|peer|request/.test(l)).slice(-15).join('\n')}`);
+        throw new Error(`${String(err)}\n${logs.join('\n')}`, { cause: err });
+      }
+    }
     await fails(m1!.endpoint, ['member', 'add', 'm5', '--learner', `--peer-urls=http://127.0.0.21:${peerPort}`], 'too many learner members in cluster');
 
     joined = await startServer({

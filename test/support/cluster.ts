@@ -71,13 +71,28 @@ export interface LocalCluster {
   stop(): Promise<void>;
 }
 
-export async function startCluster(size = 3, extraArgs: string[] = []): Promise<LocalCluster> {
+/** Peer TLS: the directory of makePki's files; members then talk https with client certificates. */
+export interface ClusterOptions {
+  peerTlsDir?: string;
+}
+
+export async function startCluster(size = 3, extraArgs: string[] = [], opts: ClusterOptions = {}): Promise<LocalCluster> {
+  const scheme = opts.peerTlsDir === undefined ? 'http' : 'https';
+  const tlsArgs =
+    opts.peerTlsDir === undefined
+      ? []
+      : [
+          `--peer-cert-file=${opts.peerTlsDir}/server.crt`,
+          `--peer-key-file=${opts.peerTlsDir}/server.key`,
+          `--peer-trusted-ca-file=${opts.peerTlsDir}/ca.crt`,
+          '--peer-client-cert-auth',
+        ];
   const ports = await freePorts(size * 3);
   const hosts = Array.from({ length: size }, (_, i) => `127.0.0.${10 + i}`);
   const proxies = hosts.map((host, i) => new PeerProxy({ host, port: ports[size + i]! }));
   await Promise.all(proxies.map((p, i) => p.listen(ports[2 * size + i]!)));
   const names = hosts.map((_, i) => `m${i + 1}`);
-  const initialCluster = names.map((n, i) => `${n}=http://127.0.0.1:${proxies[i]!.port}`).join(',');
+  const initialCluster = names.map((n, i) => `${n}=${scheme}://127.0.0.1:${proxies[i]!.port}`).join(',');
   let members: RunningServer[];
   try {
     members = await Promise.all(
@@ -85,8 +100,15 @@ export async function startCluster(size = 3, extraArgs: string[] = []): Promise<
         startServer({
           kind: 'node',
           name: names[i],
-          extraArgs,
-          member: { host, clientPort: ports[i]!, peerPort: ports[size + i]!, initialCluster, advertisePeerUrl: `http://127.0.0.1:${proxies[i]!.port}` },
+          extraArgs: [...tlsArgs, ...extraArgs],
+          member: {
+            host,
+            clientPort: ports[i]!,
+            peerPort: ports[size + i]!,
+            initialCluster,
+            advertisePeerUrl: `${scheme}://127.0.0.1:${proxies[i]!.port}`,
+            peerScheme: scheme,
+          },
         }),
       ),
     );

@@ -117,6 +117,8 @@ export interface ServerOptions {
     initialCluster: string;
     /** the peer URL the others reach this member at (a proxy's), default its own */
     advertisePeerUrl?: string;
+    /** https with peer TLS (the flags come in extraArgs) */
+    peerScheme?: 'http' | 'https';
   };
   /** How readiness is probed: `endpoint health` (default; needs a leader and a linearizable read) or
    *  `endpoint status` (answers on a learner too). */
@@ -216,7 +218,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   if (clientPort === undefined || peerPort === undefined) throw new Error('no free ports');
   const host = opts.member?.host ?? '127.0.0.1';
   const clientUrl = `${opts.tls ? 'https' : 'http'}://${host}:${clientPort}`;
-  const peerUrl = `http://${host}:${peerPort}`;
+  const peerUrl = `${opts.member?.peerScheme ?? 'http'}://${host}:${peerPort}`;
   const endpoint = `${host}:${clientPort}`;
   const args = [
     ...cmd.prefix,

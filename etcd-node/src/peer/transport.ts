@@ -7,7 +7,7 @@
 //   u32 length (of what follows) | u8 kind | payload
 //   kind 0 hello     u64 from member id, u64 cluster id          (first frame of every connection)
 //   kind 1 raft      an encoded raft Message (raft/codec.ts)
-//   kind 2 request   u32 request id, u8 op, u64 lease id          (op 1: renew, op 2: remaining TTL)
+//   kind 2 request   u32 request id, u8 op, u64 argument          (a lease id, or a member id)
 //   kind 3 answer    u32 request id, u8 ok, then i64 value or a UTF-8 error message
 //   kind 4 removed   (to a member this one knows was removed from the cluster; it then stops itself)
 //   kind 5 join      (hello with cluster id 0: a member about to join asks who is in the cluster)
@@ -187,7 +187,8 @@ export class PeerTransport {
     const payload = Buffer.alloc(13);
     payload.writeUInt32BE(id, 0);
     payload.writeUInt8(op, 4);
-    payload.writeBigInt64BE(lease, 5);
+    // 64 bits either way: lease ids are int64, member ids uint64
+    payload.writeBigUInt64BE(BigInt.asUintN(64, lease), 5);
     const socket = o.socket;
     return new Promise<bigint>((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -229,7 +230,8 @@ export class PeerTransport {
     const own = this.listenUrls[0]?.hostname.replace(/^\[|\]$/g, '');
     const localAddress = own !== undefined && net.isIP(own) !== 0 && own !== '0.0.0.0' && own !== '::' ? own : undefined;
     const raw = net.connect({ host, port, localAddress });
-    const socket = u.protocol === 'https:' ? tls.connect({ socket: raw, ...this.tlsContext, servername: net.isIP(host) ? undefined : host }) : raw;
+    // `host` too: the peer's certificate is checked against the host of its URL
+    const socket = u.protocol === 'https:' ? tls.connect({ socket: raw, host, ...this.tlsContext, servername: net.isIP(host) ? undefined : host }) : raw;
     if (socket !== raw) raw.on('error', () => undefined);
     o.socket = socket;
     socket.setNoDelay(true);
@@ -309,8 +311,8 @@ export class PeerTransport {
       } else if (kind === Kind.Request && payload.length === 13) {
         const id = payload.readUInt32BE(0);
         const op = payload.readUInt8(4) as PeerOp;
-        const lease = payload.readBigInt64BE(5);
-        this.handlers.onRequest(op, lease).then(
+        const arg = payload.readBigUInt64BE(5);
+        this.handlers.onRequest(op, arg).then(
           (v) => {
             const out = Buffer.alloc(13);
             out.writeUInt32BE(id, 0);

@@ -86,6 +86,9 @@ const requestTimeoutMs = (cfg: ServerConfig): number => 5000 + 2 * cfg.electionT
  *  from the log (etcd's SnapshotCatchUpEntries; --experimental-snapshot-catchup-entries). */
 const SNAPSHOT_CATCH_UP_ENTRIES = 5000;
 
+/** etcd's maxGapBetweenApplyAndCommitIndex: past it, proposals fail with `too many requests`. */
+const MAX_GAP_BETWEEN_APPLY_AND_COMMIT = 5000;
+
 interface Waiter {
   resolve(o: ApplyOutcome): void;
   reject(err: Error): void;
@@ -649,6 +652,8 @@ export class EtcdServer {
 
   private async propose(req: ProposeRequest): Promise<ApplyOutcome> {
     if (this.stopped) throw Errors.Stopped;
+    // the apply loop is far behind what is committed: refuse new work until it catches up (etcd's rule)
+    if (this.node.commitIndex - this.appliedIndex > MAX_GAP_BETWEEN_APPLY_AND_COMMIT) throw Errors.TooManyRequests;
     if (req.memberAttributes === undefined) this.checkNotLearner();
     const id = this.requestIds.next();
     const data = InternalRequest.encode({ authHeader: undefined, ...req, id }).finish();
@@ -841,12 +846,13 @@ export class EtcdServer {
     }
   }
 
-  /** A follower's lease request, answered here as the leader. */
-  private async answerPeer(op: PeerOp, lease: bigint): Promise<bigint> {
+  /** A follower's request, answered here as the leader (`arg`: a lease id, or a member id; 64 bits). */
+  private async answerPeer(op: PeerOp, arg: bigint): Promise<bigint> {
     if (!this.isLeader()) throw Errors.NotLeader;
+    const lease = BigInt.asIntN(64, arg);
     if (op === PeerOp.Renew) return BigInt(this.lessor.renew(lease) ?? 0);
     if (op === PeerOp.Remaining) return BigInt(this.lessor.remaining(lease));
-    if (op === PeerOp.LearnerReady) return this.learnerReady(lease) ? 1n : 0n;
+    if (op === PeerOp.LearnerReady) return this.learnerReady(BigInt.asUintN(64, arg)) ? 1n : 0n;
     throw new Error(`unknown peer request ${String(op)}`);
   }
 
