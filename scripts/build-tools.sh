@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Builds the outside tools the e2e, compatibility and benchmark suites use, from the Go module proxy with
+# the ordinary Go toolchain, into .tools/ (gitignored), one folder per tool and version:
+#   .tools/k8s-<v>/{kube-apiserver,kube-controller-manager,kubectl}
+#   .tools/etcd-<v>/{etcd,etcdctl}
+#   .tools/benchmark-<v>/benchmark
+# A folder with its .stamp is complete and is reused; a version bump (scripts/tools-versions.env) builds
+# the new one. Usage: scripts/build-tools.sh [all|k8s|etcd|benchmark]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. scripts/tools-versions.env
+export PATH="$PATH:/usr/local/go/bin:$HOME/go/bin"
+command -v go >/dev/null || { echo "build-tools: Go is not installed (https://go.dev/dl)" >&2; exit 1; }
+export GOFLAGS=-mod=mod CGO_ENABLED=0
+TOOLS="$PWD/.tools"
+mkdir -p "$TOOLS"
+what="${1:-all}"
+
+# A scratch module that requires $1@$2 (with extra go.mod lines in $3), for `go build` of its commands.
+scratch() {
+  local dir
+  dir="$(mktemp -d)"
+  printf 'module etcd-ts/tools\n\ngo 1.26\n\nrequire %s %s\n%s\n' "$1" "$2" "${3:-}" > "$dir/go.mod"
+  echo "$dir"
+}
+
+build_k8s() {
+  local v="$K8S_VERSION" out="$TOOLS/k8s-$K8S_VERSION"
+  [ -f "$out/.stamp" ] && { echo "build-tools: kubernetes $v: cached in $out"; return; }
+  local start=$SECONDS minor="${v#v1.}"; minor="${minor%%.*}"
+  # k8s.io/kubernetes requires its staging modules (k8s.io/api, …) at v0.0.0 and replaces them with
+  # ./staging paths that do not exist in the published module: replace each by its published v0.N.P.
+  local gomod
+  gomod="$(go mod download -json "k8s.io/kubernetes@$v" | sed -n 's/.*"GoMod": "\(.*\)",/\1/p')"
+  local replaces=""
+  for m in $(grep -E '^\s*k8s.io/[a-z0-9-]+ => ./staging' "$gomod" | awk '{print $1}'); do
+    replaces+="replace $m => $m v0.${v#v1.}"$'\n'
+  done
+  local dir; dir="$(scratch k8s.io/kubernetes "$v" "$replaces")"
+  local pkg="k8s.io/component-base/version"
+  local ld="-s -w -X $pkg.gitVersion=$v -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor -X $pkg.gitTreeState=clean"
+  mkdir -p "$out"
+  (cd "$dir" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$v" >/dev/null 2>&1 || true
+   for cmd in kube-apiserver kube-controller-manager kubectl; do
+     echo "build-tools: building $cmd $v"
+     nice go build -trimpath -ldflags "$ld" -o "$out/$cmd" "k8s.io/kubernetes/cmd/$cmd"
+   done)
+  rm -rf "$dir"
+  touch "$out/.stamp"
+  echo "build-tools: kubernetes $v built in $((SECONDS - start)) s"
+}
+
+build_etcd() {
+  for v in $ETCD_VERSIONS; do
+    local out="$TOOLS/etcd-$v"
+    [ -f "$out/.stamp" ] && { echo "build-tools: etcd $v: cached in $out"; continue; }
+    local start=$SECONDS
+    local dir; dir="$(scratch go.etcd.io/etcd/server/v3 "$v" "require go.etcd.io/etcd/etcdctl/v3 $v")"
+    mkdir -p "$out"
+    (cd "$dir" && echo "build-tools: building etcd $v" &&
+      nice go build -trimpath -o "$out/etcd" go.etcd.io/etcd/server/v3 &&
+      nice go build -trimpath -o "$out/etcdctl" go.etcd.io/etcd/etcdctl/v3)
+    rm -rf "$dir"
+    touch "$out/.stamp"
+    echo "build-tools: etcd $v built in $((SECONDS - start)) s"
+  done
+}
+
+build_benchmark() {
+  local v="$BENCHMARK_VERSION" out="$TOOLS/benchmark-$BENCHMARK_VERSION"
+  [ -f "$out/.stamp" ] && { echo "build-tools: etcd benchmark $v: cached in $out"; return; }
+  local start=$SECONDS
+  local dir; dir="$(scratch go.etcd.io/etcd/v3 "$v")"
+  mkdir -p "$out"
+  (cd "$dir" && echo "build-tools: building etcd's benchmark $v" && nice go build -trimpath -o "$out/benchmark" go.etcd.io/etcd/v3/tools/benchmark)
+  rm -rf "$dir"
+  touch "$out/.stamp"
+  echo "build-tools: etcd benchmark $v built in $((SECONDS - start)) s"
+}
+
+case "$what" in
+  all) build_k8s; build_etcd; build_benchmark ;;
+  k8s) build_k8s ;;
+  etcd) build_etcd ;;
+  benchmark) build_benchmark ;;
+  *) echo "usage: $0 [all|k8s|etcd|benchmark]" >&2; exit 2 ;;
+esac

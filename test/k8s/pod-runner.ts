@@ -1,0 +1,457 @@
+// The pod runner: the kubelet's and the volume provisioner's part for tests, on a machine without a
+// container runtime. It registers a Node (and renews its Lease), binds pending pods to it, provisions a
+// PersistentVolume (a folder) for every pending claim, runs each pod's etcd-node container as a local
+// process with the pod's command, args and env on the pod's own loopback address (reported as its pod
+// IP), probes readiness and liveness over HTTP, reports pod status, restarts per restart policy, and
+// kills the process when the pod is deleted. Pod DNS names (<pod>.<subdomain>.<ns>.svc[.cluster.local])
+// resolve for the processes it starts through a hosts file and a DNS hook (dns-hook.mjs). README.md
+// here says what it does not emulate.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import { join } from 'node:path';
+import { repoRoot } from '../support/servers.js';
+import { ApiError, Rest } from './rest.js';
+
+export const NODE_NAME = 'etcd-ts-local';
+
+interface Meta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  deletionTimestamp?: string;
+  resourceVersion?: string;
+}
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { fieldRef?: { fieldPath: string } };
+}
+interface Probe {
+  httpGet?: { path?: string; port: number | string; scheme?: string };
+  periodSeconds?: number;
+  failureThreshold?: number;
+  initialDelaySeconds?: number;
+}
+interface Container {
+  name: string;
+  image?: string;
+  command?: string[];
+  args?: string[];
+  env?: EnvVar[];
+  volumeMounts?: Array<{ name: string; mountPath: string }>;
+  readinessProbe?: Probe;
+  livenessProbe?: Probe;
+  ports?: Array<{ containerPort: number; name?: string }>;
+}
+export interface Pod {
+  metadata: Meta;
+  spec: {
+    nodeName?: string;
+    hostname?: string;
+    subdomain?: string;
+    restartPolicy?: string;
+    containers: Container[];
+    volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string }; emptyDir?: object }>;
+  };
+  status?: { phase?: string; podIP?: string };
+}
+interface Pvc {
+  metadata: Meta;
+  spec: { volumeName?: string; storageClassName?: string; accessModes?: string[]; resources?: { requests?: { storage?: string } } };
+  status?: { phase?: string };
+}
+interface List<T> {
+  items: T[];
+}
+
+interface Running {
+  readonly uid: string;
+  readonly ip: string;
+  proc: ChildProcess | undefined;
+  restarts: number;
+  ready: boolean;
+  livenessFailures: number;
+  startedAt: string;
+  lastProbe: number;
+  exitedAt: number;
+  terminated: boolean;
+  log: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class PodRunner {
+  private readonly rest: Rest;
+  private readonly pods = new Map<string, Running>(); // key: uid
+  private nextIp = 1;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  private lastHeartbeat = 0;
+  private readonly hostsFile: string;
+
+  constructor(
+    server: string,
+    certDir: string,
+    private readonly workDir: string,
+  ) {
+    this.rest = new Rest(server, certDir);
+    mkdirSync(join(workDir, 'volumes'), { recursive: true });
+    this.hostsFile = join(workDir, 'hosts');
+    writeFileSync(this.hostsFile, '');
+  }
+
+  /** The hosts file pods' names resolve through (set ETCD_TS_HOSTS_FILE to it, with dns-hook.mjs). */
+  get hosts(): string {
+    return this.hostsFile;
+  }
+
+  start(): void {
+    this.loop = (async () => {
+      while (!this.stopped) {
+        try {
+          await this.round();
+        } catch (err) {
+          if (!this.stopped) process.stderr.write(`pod-runner: ${String(err)}\n`);
+        }
+        await sleep(300);
+      }
+    })();
+  }
+
+  /** Kills every process it started. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+    await Promise.all([...this.pods.values()].map((r) => this.kill(r)));
+    this.rest.close();
+  }
+
+  /** The output of the pod's process (all restarts). */
+  logs(namespace: string, name: string): string {
+    const r = [...this.pods.entries()].find(([k]) => k.startsWith(`${namespace}/${name}/`))?.[1];
+    return r?.log ?? '';
+  }
+
+  // ---- one round: node, volumes, scheduling, processes, status ----
+
+  private async round(): Promise<void> {
+    await this.heartbeat();
+    await this.provisionVolumes();
+    const pods = (await this.rest.get<List<Pod>>('/api/v1/pods')).items;
+    const seen = new Set<string>();
+    for (const pod of pods) {
+      const key = podKey(pod);
+      if (!pod.spec.nodeName && !pod.metadata.deletionTimestamp) {
+        await this.bind(pod);
+        continue;
+      }
+      if (pod.spec.nodeName !== NODE_NAME) continue;
+      seen.add(key);
+      if (pod.metadata.deletionTimestamp) {
+        await this.finishDeletion(pod, key);
+        continue;
+      }
+      await this.sync(pod, key);
+    }
+    // pods gone from the API (deleted with grace 0 elsewhere): kill their processes
+    for (const [key, r] of this.pods) {
+      if (!seen.has(key)) {
+        await this.kill(r);
+        this.pods.delete(key);
+      }
+    }
+    this.writeHosts(pods);
+  }
+
+  private async heartbeat(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastHeartbeat < 10_000) return;
+    this.lastHeartbeat = now;
+    const ts = new Date(now).toISOString().replace(/\.\d+Z$/, 'Z');
+    const micro = new Date(now).toISOString().replace('Z', '000Z');
+    const status = {
+      conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'etcd-ts pod runner', lastHeartbeatTime: ts, lastTransitionTime: ts }],
+      addresses: [{ type: 'InternalIP', address: '127.0.0.1' }, { type: 'Hostname', address: NODE_NAME }],
+      capacity: { cpu: '2', memory: '24Gi', pods: '110' },
+      allocatable: { cpu: '2', memory: '24Gi', pods: '110' },
+      nodeInfo: { kubeletVersion: 'etcd-ts-pod-runner', operatingSystem: 'linux', architecture: 'amd64', containerRuntimeVersion: 'local-process://1', kernelVersion: '', osImage: '', machineID: '', systemUUID: '', bootID: '', kubeProxyVersion: '' },
+    };
+    try {
+      const node = await this.rest.get<{ metadata: Meta }>(`/api/v1/nodes/${NODE_NAME}`);
+      await this.rest.request('PUT', `/api/v1/nodes/${NODE_NAME}/status`, { apiVersion: 'v1', kind: 'Node', metadata: node.metadata, status });
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 404)) throw err;
+      await this.rest.request('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE_NAME, labels: { 'kubernetes.io/hostname': NODE_NAME, 'kubernetes.io/os': 'linux' } }, status });
+    }
+    // the node lease: without it the node lifecycle controller marks the node NotReady and evicts pods
+    const leasePath = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${NODE_NAME}`;
+    try {
+      const lease = await this.rest.get<{ metadata: Meta; spec: object }>(leasePath);
+      await this.rest.request('PUT', leasePath, { ...lease, spec: { ...lease.spec, renewTime: micro, holderIdentity: NODE_NAME, leaseDurationSeconds: 40 } });
+    } catch (err) {
+      if (!(err instanceof ApiError && err.status === 404)) throw err;
+      await this.rest
+        .request('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: NODE_NAME, namespace: 'kube-node-lease' },
+          spec: { holderIdentity: NODE_NAME, leaseDurationSeconds: 40, renewTime: micro },
+        })
+        .catch(() => undefined);
+    }
+  }
+
+  /** A PersistentVolume (a folder) pre-bound to every claim that has none; the PV binder binds them. */
+  private async provisionVolumes(): Promise<void> {
+    const pvcs = (await this.rest.get<List<Pvc>>('/api/v1/persistentvolumeclaims')).items;
+    for (const c of pvcs) {
+      if (c.spec.volumeName || c.status?.phase !== 'Pending' || c.metadata.deletionTimestamp) continue;
+      const name = `pv-${c.metadata.uid}`;
+      const path = join(this.workDir, 'volumes', name);
+      mkdirSync(path, { recursive: true, mode: 0o700 });
+      await this.rest
+        .request('POST', '/api/v1/persistentvolumes', {
+          apiVersion: 'v1',
+          kind: 'PersistentVolume',
+          metadata: { name, labels: { 'etcd-ts/provisioned-by': 'pod-runner' } },
+          spec: {
+            capacity: { storage: c.spec.resources?.requests?.storage ?? '1Gi' },
+            accessModes: c.spec.accessModes ?? ['ReadWriteOnce'],
+            storageClassName: c.spec.storageClassName ?? '',
+            persistentVolumeReclaimPolicy: 'Delete',
+            hostPath: { path, type: 'DirectoryOrCreate' },
+            claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: c.metadata.namespace, name: c.metadata.name, uid: c.metadata.uid },
+          },
+        })
+        .catch((err: unknown) => {
+          if (!(err instanceof ApiError && err.status === 409)) throw err;
+        });
+    }
+  }
+
+  private async bind(pod: Pod): Promise<void> {
+    await this.rest
+      .request('POST', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/binding`, {
+        apiVersion: 'v1',
+        kind: 'Binding',
+        metadata: { name: pod.metadata.name, namespace: pod.metadata.namespace },
+        target: { apiVersion: 'v1', kind: 'Node', name: NODE_NAME },
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof ApiError && (err.status === 409 || err.status === 404))) throw err;
+      });
+  }
+
+  /** The folder each of the pod's volumes is, or undefined while a claim is not bound yet. */
+  private async volumeDirs(pod: Pod): Promise<Map<string, string> | undefined> {
+    const out = new Map<string, string>();
+    for (const v of pod.spec.volumes ?? []) {
+      if (v.persistentVolumeClaim) {
+        const pvc = await this.rest.get<Pvc>(`/api/v1/namespaces/${pod.metadata.namespace}/persistentvolumeclaims/${v.persistentVolumeClaim.claimName}`).catch(() => undefined);
+        if (!pvc?.spec.volumeName || pvc.status?.phase !== 'Bound') return undefined;
+        const pv = await this.rest.get<{ spec: { hostPath?: { path: string } } }>(`/api/v1/persistentvolumes/${pvc.spec.volumeName}`);
+        if (!pv.spec.hostPath) return undefined;
+        out.set(v.name, pv.spec.hostPath.path);
+      } else {
+        const dir = join(this.workDir, 'emptydir', pod.metadata.uid ?? 'x', v.name);
+        mkdirSync(dir, { recursive: true });
+        out.set(v.name, dir);
+      }
+    }
+    return out;
+  }
+
+  private async sync(pod: Pod, key: string): Promise<void> {
+    let r = this.pods.get(key);
+    if (!r) {
+      const dirs = await this.volumeDirs(pod);
+      if (!dirs) return; // wait for its claims
+      const ip = `127.0.${1 + Math.floor(this.nextIp / 250)}.${1 + (this.nextIp % 250)}`;
+      this.nextIp++;
+      r = { uid: pod.metadata.uid ?? '', ip, proc: undefined, restarts: 0, ready: false, livenessFailures: 0, startedAt: '', lastProbe: 0, exitedAt: 0, terminated: false, log: '' };
+      this.pods.set(key, r);
+      this.spawn(pod, r, dirs);
+    } else if (!r.proc && !r.terminated && (pod.spec.restartPolicy ?? 'Always') !== 'Never' && Date.now() - r.exitedAt > 1000) {
+      const dirs = await this.volumeDirs(pod);
+      if (dirs) {
+        r.restarts++;
+        this.spawn(pod, r, dirs);
+      }
+    }
+    await this.probe(pod, r);
+    await this.reportStatus(pod, r);
+  }
+
+  private spawn(pod: Pod, r: Running, dirs: Map<string, string>): void {
+    const c = pod.spec.containers[0]!;
+    const env: Record<string, string> = {};
+    for (const e of c.env ?? []) {
+      if (e.value !== undefined) env[e.name] = expand(e.value, env);
+      else if (e.valueFrom?.fieldRef) env[e.name] = fieldRef(pod, e.valueFrom.fieldRef.fieldPath, r.ip);
+    }
+    // a mount path in an argument or variable means the volume's folder here
+    const mounts = (c.volumeMounts ?? []).map((m) => [m.mountPath, dirs.get(m.name) ?? m.mountPath] as const).sort((a, b) => b[0].length - a[0].length);
+    const local = (s: string): string => {
+      for (const [from, to] of mounts) if (s.includes(from)) return s.split(from).join(to);
+      return s;
+    };
+    for (const k of Object.keys(env)) env[k] = local(env[k]!);
+    const argv = [...(c.command ?? []), ...(c.args ?? [])].map((a) => local(expand(a, env)));
+    const exe = argv.shift() ?? '';
+    if (!/(^|\/)etcd-node$/.test(exe)) {
+      r.log += `pod-runner: cannot run ${exe}: only the etcd-node command is supported\n`;
+      r.terminated = true;
+      return;
+    }
+    const proc = spawn(process.execPath, ['--import', join(repoRoot, 'test', 'k8s', 'dns-hook.mjs'), join(repoRoot, 'bin', 'etcd-node.js'), ...argv], {
+      env: { PATH: process.env['PATH'] ?? '', ...env, ETCD_TS_HOSTS_FILE: this.hostsFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    r.proc = proc;
+    r.ready = false;
+    r.livenessFailures = 0;
+    r.startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const add = (b: Buffer): void => {
+      r.log += b.toString();
+      if (r.log.length > 1_000_000) r.log = r.log.slice(-500_000);
+    };
+    proc.stdout?.on('data', add);
+    proc.stderr?.on('data', add);
+    proc.once('exit', (code, signal) => {
+      r.log += `\n----- exited (${signal ?? code}) -----\n`;
+      if (r.proc === proc) r.proc = undefined;
+      r.ready = false;
+      r.exitedAt = Date.now();
+    });
+  }
+
+  private async probe(pod: Pod, r: Running): Promise<void> {
+    const c = pod.spec.containers[0]!;
+    if (!r.proc) return;
+    // probe periods are capped at 1 s: tests wait less than a real kubelet would make them
+    if (Date.now() - r.lastProbe < Math.min(1000, (c.readinessProbe?.periodSeconds ?? 1) * 1000)) return;
+    r.lastProbe = Date.now();
+    r.ready = c.readinessProbe ? await httpProbe(c.readinessProbe, r.ip, c) : true;
+    if (c.livenessProbe && r.proc) {
+      if (await httpProbe(c.livenessProbe, r.ip, c)) r.livenessFailures = 0;
+      else if (++r.livenessFailures >= (c.livenessProbe.failureThreshold ?? 3)) {
+        r.log += '\n----- liveness probe failed: restarting -----\n';
+        r.livenessFailures = 0;
+        r.proc.kill('SIGKILL');
+      }
+    }
+  }
+
+  private async reportStatus(pod: Pod, r: Running): Promise<void> {
+    const c = pod.spec.containers[0]!;
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const running = r.proc !== undefined;
+    const cond = (type: string, ok: boolean): object => ({ type, status: ok ? 'True' : 'False', lastTransitionTime: now });
+    const status = {
+      phase: r.terminated ? 'Failed' : 'Running',
+      hostIP: '127.0.0.1',
+      podIP: r.ip,
+      podIPs: [{ ip: r.ip }],
+      startTime: r.startedAt || now,
+      conditions: [cond('PodScheduled', true), cond('Initialized', true), cond('ContainersReady', r.ready), cond('Ready', r.ready)],
+      containerStatuses: [
+        {
+          name: c.name,
+          image: c.image ?? '',
+          imageID: '',
+          containerID: `local-process://${r.proc?.pid ?? 0}`,
+          ready: r.ready,
+          started: running,
+          restartCount: r.restarts,
+          state: running ? { running: { startedAt: r.startedAt } } : { waiting: { reason: r.terminated ? 'CannotRun' : 'CrashLoopBackOff' } },
+        },
+      ],
+    };
+    const summary = JSON.stringify([status.phase, r.ip, r.ready, running, r.restarts]);
+    if ((r as Running & { reported?: string }).reported === summary) return;
+    const fresh = await this.rest.get<Pod>(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`).catch(() => undefined);
+    if (!fresh || fresh.metadata.uid !== r.uid) return;
+    await this.rest
+      .request('PUT', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`, { ...fresh, status })
+      .then(() => {
+        (r as Running & { reported?: string }).reported = summary;
+      })
+      .catch((err: unknown) => {
+        if (!(err instanceof ApiError && (err.status === 409 || err.status === 404))) throw err;
+      });
+  }
+
+  /** A pod being deleted: stop its process (SIGTERM, then SIGKILL after the grace period), then let the
+   *  API server forget it (a delete with grace 0 is what a kubelet sends when the containers are gone). */
+  private async finishDeletion(pod: Pod, key: string): Promise<void> {
+    const r = this.pods.get(key);
+    if (r) await this.kill(r);
+    this.pods.delete(key);
+    await this.rest
+      .request('DELETE', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } })
+      .catch((err: unknown) => {
+        if (!(err instanceof ApiError && (err.status === 404 || err.status === 409))) throw err;
+      });
+  }
+
+  private async kill(r: Running): Promise<void> {
+    r.terminated = true;
+    const p = r.proc;
+    if (!p || p.exitCode !== null || p.signalCode !== null) return;
+    p.kill('SIGTERM');
+    await Promise.race([new Promise((res) => p.once('exit', res)), sleep(5000)]);
+    if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+  }
+
+  private writeHosts(pods: Pod[]): void {
+    const lines: string[] = [];
+    for (const p of pods) {
+      const r = this.pods.get(podKey(p));
+      if (!r || !p.spec.subdomain) continue;
+      const host = p.spec.hostname ?? p.metadata.name;
+      const fqdn = `${host}.${p.spec.subdomain}.${p.metadata.namespace}.svc`;
+      lines.push(`${r.ip} ${fqdn} ${fqdn}.cluster.local`);
+    }
+    writeFileSync(this.hostsFile, `${lines.join('\n')}\n`);
+  }
+}
+
+function podKey(p: Pod): string {
+  return `${p.metadata.namespace}/${p.metadata.name}/${p.metadata.uid}`;
+}
+
+/** Kubernetes' $(VAR) expansion; $$(VAR) stays literal. */
+function expand(s: string, env: Record<string, string>): string {
+  return s.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, name: string | undefined) => (m === '$$' ? '$' : (env[name!] ?? m)));
+}
+
+function fieldRef(pod: Pod, path: string, ip: string): string {
+  switch (path) {
+    case 'metadata.name':
+      return pod.metadata.name;
+    case 'metadata.namespace':
+      return pod.metadata.namespace ?? '';
+    case 'metadata.uid':
+      return pod.metadata.uid ?? '';
+    case 'status.podIP':
+      return ip;
+    case 'spec.nodeName':
+      return NODE_NAME;
+    default:
+      return '';
+  }
+}
+
+function httpProbe(p: Probe, ip: string, c: Container): Promise<boolean> {
+  if (!p.httpGet) return Promise.resolve(true);
+  const port = typeof p.httpGet.port === 'number' ? p.httpGet.port : (c.ports?.find((x) => x.name === p.httpGet!.port)?.containerPort ?? Number(p.httpGet.port));
+  return new Promise((resolve) => {
+    const req = http.get({ host: ip, port, path: p.httpGet!.path ?? '/', timeout: 1000 }, (res) => {
+      res.resume();
+      resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
+    });
+    req.on('error', () => resolve(false));
+    req.on('timeout', () => req.destroy());
+  });
+}
