@@ -25,7 +25,7 @@ interface Meta {
 interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: { fieldRef?: { fieldPath: string } };
+  valueFrom?: { fieldRef?: { fieldPath: string }; configMapKeyRef?: { name: string; key: string; optional?: boolean } };
 }
 interface Probe {
   httpGet?: { path?: string; port: number | string; scheme?: string };
@@ -271,24 +271,41 @@ export class PodRunner {
       this.nextIp++;
       r = { uid: pod.metadata.uid ?? '', ip, proc: undefined, restarts: 0, ready: false, livenessFailures: 0, startedAt: '', lastProbe: 0, exitedAt: 0, terminated: false, log: '' };
       this.pods.set(key, r);
-      this.spawn(pod, r, dirs);
+      this.spawn(pod, r, dirs, await this.configValues(pod));
     } else if (!r.proc && !r.terminated && (pod.spec.restartPolicy ?? 'Always') !== 'Never' && Date.now() - r.exitedAt > 1000) {
       const dirs = await this.volumeDirs(pod);
       if (dirs) {
         r.restarts++;
-        this.spawn(pod, r, dirs);
+        this.spawn(pod, r, dirs, await this.configValues(pod));
       }
     }
     await this.probe(pod, r);
     await this.reportStatus(pod, r);
   }
 
-  private spawn(pod: Pod, r: Running, dirs: Map<string, string>): void {
+  /** The ConfigMap values the container's env refers to, read at (re)start as a kubelet does. */
+  private async configValues(pod: Pod): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    for (const e of pod.spec.containers[0]?.env ?? []) {
+      const ref = e.valueFrom?.configMapKeyRef;
+      if (!ref) continue;
+      const cm = await this.rest.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${pod.metadata.namespace}/configmaps/${ref.name}`).catch(() => undefined);
+      const v = cm?.data?.[ref.key];
+      if (v !== undefined) out.set(e.name, v);
+    }
+    return out;
+  }
+
+  private spawn(pod: Pod, r: Running, dirs: Map<string, string>, configValues: Map<string, string>): void {
     const c = pod.spec.containers[0]!;
     const env: Record<string, string> = {};
     for (const e of c.env ?? []) {
       if (e.value !== undefined) env[e.name] = expand(e.value, env);
       else if (e.valueFrom?.fieldRef) env[e.name] = fieldRef(pod, e.valueFrom.fieldRef.fieldPath, r.ip);
+      else if (e.valueFrom?.configMapKeyRef) {
+        const v = configValues.get(e.name);
+        if (v !== undefined) env[e.name] = v;
+      }
     }
     // a mount path in an argument or variable means the volume's folder here
     const mounts = (c.volumeMounts ?? []).map((m) => [m.mountPath, dirs.get(m.name) ?? m.mountPath] as const).sort((a, b) => b[0].length - a[0].length);

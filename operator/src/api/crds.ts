@@ -1,0 +1,171 @@
+// The CustomResourceDefinitions, built from the zod schemas: the OpenAPI v3 schema comes from zod (input
+// side, so defaults stay defaults), made structural as Kubernetes requires (no additionalProperties
+// beside properties; free-form objects preserve unknown fields), plus what zod cannot say: CEL rules
+// for cross-field checks and immutable fields, the status subresource, printer columns.
+import { z } from 'zod';
+import { etcdBackupSpec, etcdRestoreSpec } from './etcd-backup.js';
+import { etcdClusterSpec, etcdClusterStatus, GROUP, VERSION } from './etcd-cluster.js';
+
+type Schema = Record<string, unknown>;
+
+/** zod's JSON schema → a structural schema for a CRD. */
+export function structural(s: Schema): Schema {
+  const out: Schema = {};
+  for (const [k, v] of Object.entries(s)) {
+    if (k === '$schema' || k === 'additionalProperties') continue;
+    if (k === 'properties' && v && typeof v === 'object') {
+      out[k] = Object.fromEntries(Object.entries(v as Record<string, Schema>).map(([p, ps]) => [p, structural(ps)]));
+    } else if (k === 'items' && v && typeof v === 'object') {
+      out[k] = structural(v as Schema);
+    } else {
+      out[k] = v;
+    }
+  }
+  const ap = s['additionalProperties'];
+  if (ap !== undefined && ap !== false && s['properties'] === undefined) {
+    if (typeof ap === 'object' && ap !== null && Object.keys(ap).length > 0) out['additionalProperties'] = structural(ap as Schema);
+    else out['x-kubernetes-preserve-unknown-fields'] = true;
+  }
+  if (out['type'] === undefined && out['x-kubernetes-preserve-unknown-fields'] === undefined && out['properties'] === undefined) {
+    out['x-kubernetes-preserve-unknown-fields'] = true;
+  }
+  return out;
+}
+
+function jsonSchema(t: z.ZodType): Schema {
+  return structural(z.toJSONSchema(t, { io: 'input', target: 'openapi-3.0', unrepresentable: 'any' }));
+}
+
+function at(schema: Schema, path: string[]): Schema {
+  let s = schema;
+  for (const p of path) s = (s['properties'] as Record<string, Schema>)[p]!;
+  return s;
+}
+
+function addRule(s: Schema, rule: string, message: string): void {
+  s['x-kubernetes-validations'] = [...((s['x-kubernetes-validations'] as unknown[] | undefined) ?? []), { rule, message }];
+}
+
+interface CrdInput {
+  kind: string;
+  plural: string;
+  shortNames: string[];
+  spec: Schema;
+  status: Schema;
+  columns: Array<{ name: string; type: string; jsonPath: string; description?: string }>;
+}
+
+function crd(c: CrdInput): Schema {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${c.plural}.${GROUP}` },
+    spec: {
+      group: GROUP,
+      names: { kind: c.kind, listKind: `${c.kind}List`, plural: c.plural, singular: c.kind.toLowerCase(), shortNames: c.shortNames, categories: ['etcd-ts'] },
+      scope: 'Namespaced',
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [...c.columns, { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }],
+          schema: { openAPIV3Schema: { type: 'object', required: ['spec'], properties: { spec: c.spec, status: c.status } } },
+        },
+      ],
+    },
+  };
+}
+
+export function etcdClusterCrd(): Schema {
+  const spec = jsonSchema(etcdClusterSpec);
+  addRule(spec, 'has(self.version) || has(self.image)', 'either version or image is required');
+  addRule(at(spec, ['storage']), '!has(oldSelf.storageClassName) || (has(self.storageClassName) && self.storageClassName == oldSelf.storageClassName)', 'storageClassName is immutable');
+  addRule(
+    at(spec, ['options']),
+    '!has(self.heartbeatInterval) || !has(self.electionTimeout) || self.electionTimeout >= 5 * self.heartbeatInterval',
+    'electionTimeout must be at least 5 times heartbeatInterval',
+  );
+  addRule(at(spec, ['tls']), 'self == oldSelf', 'tls is immutable (create a new cluster to change it)');
+  return crd({
+    kind: 'EtcdCluster',
+    plural: 'etcdclusters',
+    shortNames: ['etcd', 'ec'],
+    spec,
+    status: jsonSchema(etcdClusterStatus),
+    columns: [
+      { name: 'Replicas', type: 'integer', jsonPath: '.spec.replicas' },
+      { name: 'Ready', type: 'integer', jsonPath: '.status.readyMembers' },
+      { name: 'Leader', type: 'string', jsonPath: '.status.leaderId' },
+      { name: 'Version', type: 'string', jsonPath: '.status.currentVersion' },
+      { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+    ],
+  });
+}
+
+export function etcdBackupCrd(): Schema {
+  const spec = jsonSchema(etcdBackupSpec);
+  addRule(at(spec, ['store']), '(has(self.s3) ? 1 : 0) + (has(self.filesystem) ? 1 : 0) == 1', 'exactly one of s3 or filesystem is required');
+  return crd({
+    kind: 'EtcdBackup',
+    plural: 'etcdbackups',
+    shortNames: ['etcdbackup'],
+    spec,
+    status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+    columns: [
+      { name: 'Cluster', type: 'string', jsonPath: '.spec.clusterName' },
+      { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule' },
+    ],
+  });
+}
+
+export function etcdRestoreCrd(): Schema {
+  const spec = jsonSchema(etcdRestoreSpec);
+  addRule(spec, '!(has(self.targetRevision) && has(self.targetTime))', 'at most one of targetRevision and targetTime');
+  addRule(spec, 'self == oldSelf', 'an EtcdRestore cannot be changed; create another');
+  return crd({
+    kind: 'EtcdRestore',
+    plural: 'etcdrestores',
+    shortNames: ['etcdrestore'],
+    spec,
+    status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+    columns: [
+      { name: 'Cluster', type: 'string', jsonPath: '.spec.clusterName' },
+      { name: 'Backup', type: 'string', jsonPath: '.spec.backupName' },
+    ],
+  });
+}
+
+/** file name (under crds/) → CRD */
+export function allCrds(): Array<[string, Schema]> {
+  return [
+    ['etcdclusters.yaml', etcdClusterCrd()],
+    ['etcdbackups.yaml', etcdBackupCrd()],
+    ['etcdrestores.yaml', etcdRestoreCrd()],
+  ];
+}
+
+/** A small YAML writer for plain data: block style, every string quoted (JSON quoting is valid YAML). */
+export function toYaml(v: unknown, indent = ''): string {
+  if (Array.isArray(v)) {
+    if (v.length === 0) return '[]';
+    return v.map((x) => `\n${indent}- ${toYaml(x, `${indent}  `).replace(/^\n\s*/, '')}`).join('');
+  }
+  if (v !== null && typeof v === 'object') {
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+    if (entries.length === 0) return '{}';
+    return entries
+      .map(([k, x]) => {
+        const key = /^[A-Za-z_$][\w$.-]*$/.test(k) ? k : JSON.stringify(k);
+        const val = toYaml(x, `${indent}  `);
+        return `\n${indent}${key}:${val.startsWith('\n') ? val : ` ${val}`}`;
+      })
+      .join('');
+  }
+  return JSON.stringify(v);
+}
+
+export function renderCrd(c: Schema): string {
+  return `# Generated by \`npm run gen:crds\` from operator/src/api (zod schemas). Do not edit.\n${toYaml(c).replace(/^\n/, '')}\n`;
+}

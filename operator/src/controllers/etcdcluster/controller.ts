@@ -1,0 +1,245 @@
+// The EtcdCluster controller: gather what exists (objects, pods, claims, the member list), decide with
+// the pure planner, take that one step, write status once (only when it changed), and tell the queue when
+// to look again. Errors are thrown: the workqueue retries with backoff.
+import { status } from '@grpc/grpc-js';
+import { etcdClusterSpec, type Condition, type EtcdCluster, type EtcdClusterStatus, type MemberStatus } from '../../api/etcd-cluster.js';
+import { EtcdAdmin, EtcdCallError, type MemberInfo } from '../../etcd/admin.js';
+import { bootstrapConfig, clientService, labels, pdb, peerService, statefulSet, type Owner } from '../../resources/builders.js';
+import { CLIENT_PORT, clientURL, initialCluster, memberHost, names, ordinalOf, peerURL } from '../../resources/names.js';
+import type { Kube, Obj } from '../../runtime/kube.js';
+import type { Logger } from '../../runtime/log.js';
+import { plan, type Observed, type Step } from './planner.js';
+
+const API = '/apis/etcdts.dev/v1alpha1';
+
+interface Pod {
+  metadata: { name: string; labels?: Record<string, string> };
+  status?: { conditions?: Array<{ type: string; status: string }> };
+}
+
+/** What the next reconcile should wait for: a settled cluster is looked at again on the resync. */
+export interface Result {
+  requeueAfterMs?: number;
+}
+
+export class EtcdClusterController {
+  constructor(
+    private readonly kube: Kube,
+    private readonly log: Logger,
+  ) {}
+
+  async reconcile(namespace: string, name: string): Promise<Result> {
+    const ec = await this.kube.get<EtcdCluster>(`${API}/namespaces/${namespace}/etcdclusters/${name}`);
+    if (!ec || ec.metadata.deletionTimestamp) return {}; // owned objects go with it (owner references)
+    const log = this.log.with({ etcdcluster: `${namespace}/${name}` });
+    const parsed = etcdClusterSpec.safeParse(ec.spec);
+    const owner: Owner = { name, namespace, uid: ec.metadata.uid ?? '' };
+    if (!parsed.success) {
+      await this.writeStatus(ec, { ...ec.status, observedGeneration: ec.metadata.generation, phase: 'Degraded' }, [
+        cond('Degraded', 'True', 'InvalidSpec', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')),
+      ]);
+      return {};
+    }
+    const spec = parsed.data;
+    const admin = new EtcdAdmin(
+      Array.from({ length: Math.max(spec.replicas, 1) + 2 }, (_, i) => `${memberHost(owner, i)}:${CLIENT_PORT}`),
+    );
+    try {
+      const o = await this.observe(owner, spec, admin);
+      const step = plan(o.observed);
+      log.info('reconcile', { step: step.kind, ...('ordinal' in step ? { ordinal: step.ordinal } : {}), ...('id' in step ? { member: step.id } : {}) });
+      const result = await this.act(owner, spec, step, o, admin);
+      await this.writeStatus(ec, this.status(ec, owner, o, step), conditionsFor(step, o));
+      return result;
+    } finally {
+      admin.close();
+    }
+  }
+
+  private async observe(owner: Owner, spec: Observed['spec'], admin: EtcdAdmin) {
+    const ns = `/api/v1/namespaces/${owner.namespace}`;
+    const [peerSvc, clientSvc, config, sts, pdbObj] = await Promise.all([
+      this.kube.get(`${ns}/services/${names.peerService(owner)}`),
+      this.kube.get(`${ns}/services/${names.clientService(owner)}`),
+      this.kube.get<Obj & { data?: Record<string, string> }>(`${ns}/configmaps/${names.bootstrap(owner)}`),
+      this.kube.get<{ spec: { replicas: number } }>(`/apis/apps/v1/namespaces/${owner.namespace}/statefulsets/${names.statefulSet(owner)}`),
+      this.kube.get(`/apis/policy/v1/namespaces/${owner.namespace}/poddisruptionbudgets/${names.pdb(owner)}`),
+    ]);
+    const selector = Object.entries(labels(owner))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    const pods = await this.kube.list<Pod>(`${ns}/pods`, selector);
+    const claims = await this.kube.list<{ metadata: { name: string } }>(`${ns}/persistentvolumeclaims`, selector);
+    const ordinal = (n: string, prefix: string): number | undefined => {
+      const m = new RegExp(`^${prefix}-(\\d+)$`).exec(n);
+      return m ? Number(m[1]) : undefined;
+    };
+    const readyPods = new Set<number>();
+    for (const p of pods) {
+      const ord = ordinal(p.metadata.name, names.statefulSet(owner));
+      if (ord !== undefined && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) readyPods.add(ord);
+    }
+    const claimOrdinals = new Set<number>();
+    for (const c of claims) {
+      const ord = ordinal(c.metadata.name, `data-${names.statefulSet(owner)}`);
+      if (ord !== undefined) claimOrdinals.add(ord);
+    }
+    let members: MemberInfo[] | undefined;
+    let clusterId: string | undefined;
+    let leaderId: string | undefined;
+    if (sts) {
+      try {
+        const l = await admin.memberList();
+        members = l.members;
+        clusterId = l.clusterId;
+        leaderId = await admin.leader().catch(() => undefined);
+      } catch {
+        members = undefined;
+      }
+    }
+    const problems: string[] = [];
+    for (const [what, ref] of Object.entries(spec.tls ?? {})) {
+      if (!ref) continue;
+      const secret = await this.kube.get(`${ns}/secrets/${ref.secretName}`);
+      if (!secret) problems.push(`tls.${what}: Secret ${owner.namespace}/${ref.secretName} not found`);
+      else problems.push(`tls.${what}: TLS is not supported by this operator version yet`);
+    }
+    const observed: Observed = {
+      cluster: owner,
+      spec,
+      problems,
+      servicesExist: peerSvc !== undefined && clientSvc !== undefined,
+      bootstrapConfigExists: config !== undefined,
+      pdbExists: pdbObj !== undefined,
+      statefulSetReplicas: sts?.spec.replicas,
+      readyPods,
+      claims: claimOrdinals,
+      members: members?.map((m) => ({ id: m.id, name: m.name, peerURL: m.peerURLs[0] ?? '', isLearner: m.isLearner })),
+      leaderId,
+    };
+    return { observed, members, clusterId, leaderId, bootstrapState: config?.data?.['initial-cluster-state'] };
+  }
+
+  private async act(owner: Owner, spec: Observed['spec'], step: Step, o: Awaited<ReturnType<EtcdClusterController['observe']>>, admin: EtcdAdmin): Promise<Result> {
+    const ns = `/api/v1/namespaces/${owner.namespace}`;
+    const stsPath = `/apis/apps/v1/namespaces/${owner.namespace}/statefulsets/${names.statefulSet(owner)}`;
+    switch (step.kind) {
+      case 'Degraded':
+      case 'Paused':
+        return { requeueAfterMs: 10_000 };
+      case 'CreateServices':
+        await this.kube.create(`${ns}/services`, peerService(owner));
+        await this.kube.create(`${ns}/services`, clientService(owner));
+        return { requeueAfterMs: 0 };
+      case 'CreateBootstrapConfig':
+        await this.kube.create(`${ns}/configmaps`, bootstrapConfig(owner, step.initialMembers, 'new'));
+        return { requeueAfterMs: 0 };
+      case 'CreateStatefulSet': {
+        const sts = statefulSet(owner, spec, step.replicas);
+        (sts['spec'] as Obj)['persistentVolumeClaimRetentionPolicy'] = { whenDeleted: spec.pvcRetentionPolicy, whenScaled: 'Retain' };
+        await this.kube.create(`/apis/apps/v1/namespaces/${owner.namespace}/statefulsets`, sts);
+        return { requeueAfterMs: 2000 };
+      }
+      case 'CreatePDB':
+        await this.kube.create(`/apis/policy/v1/namespaces/${owner.namespace}/poddisruptionbudgets`, pdb(owner, spec));
+        return { requeueAfterMs: 0 };
+      case 'Wait':
+        return { requeueAfterMs: 2000 };
+      case 'AddLearner': {
+        // a member that joins reads `existing` and the cluster it joins from the bootstrap ConfigMap
+        const size = Math.max(step.ordinal + 1, o.observed.statefulSetReplicas ?? 0);
+        await this.kube.mergePatch(`${ns}/configmaps/${names.bootstrap(owner)}`, { data: { 'initial-cluster': initialCluster(owner, size), 'initial-cluster-state': 'existing' } });
+        await admin.memberAdd(peerURL(owner, step.ordinal), true);
+        return { requeueAfterMs: 0 };
+      }
+      case 'ScaleStatefulSet':
+        await this.kube.mergePatch(stsPath, { spec: { replicas: step.replicas } });
+        return { requeueAfterMs: 2000 };
+      case 'PromoteLearner':
+        try {
+          await admin.memberPromote(step.id);
+          return { requeueAfterMs: 0 };
+        } catch (err) {
+          // not caught up yet: look again soon
+          if (err instanceof EtcdCallError && err.code === status.FAILED_PRECONDITION) return { requeueAfterMs: 1000 };
+          throw err;
+        }
+      case 'RemoveMember':
+        await admin.memberRemove(step.id);
+        return { requeueAfterMs: 0 };
+      case 'MoveLeader': {
+        const leader = o.members?.find((m) => m.id === step.from);
+        const ord = leader ? ordinalOf(owner, leader.peerURLs[0] ?? '') : undefined;
+        if (ord === undefined) return { requeueAfterMs: 1000 };
+        await admin.moveLeader(`${memberHost(owner, ord)}:${CLIENT_PORT}`, step.to);
+        return { requeueAfterMs: 0 };
+      }
+      case 'DeleteClaim':
+        await this.kube.delete(`${ns}/persistentvolumeclaims/${names.pvc(owner, step.ordinal)}`);
+        return { requeueAfterMs: 1000 };
+      case 'Settled':
+        // bootstrap is over once every initial member is up: a pod that starts later joins an existing cluster
+        if (o.bootstrapState === 'new') await this.kube.mergePatch(`${ns}/configmaps/${names.bootstrap(owner)}`, { data: { 'initial-cluster-state': 'existing' } });
+        return { requeueAfterMs: 30_000 };
+    }
+  }
+
+  private status(ec: EtcdCluster, owner: Owner, o: Awaited<ReturnType<EtcdClusterController['observe']>>, step: Step): EtcdClusterStatus {
+    const members: MemberStatus[] = (o.members ?? []).map((m) => {
+      const ord = ordinalOf(owner, m.peerURLs[0] ?? '');
+      return {
+        id: m.id,
+        name: m.name,
+        peerURL: m.peerURLs[0] ?? '',
+        clientURL: m.clientURLs[0] ?? (ord !== undefined ? clientURL(owner, ord) : ''),
+        isLearner: m.isLearner,
+        isLeader: m.id === o.leaderId,
+        healthy: ord !== undefined && o.observed.readyPods.has(ord),
+      };
+    });
+    const phase: EtcdClusterStatus['phase'] =
+      step.kind === 'Degraded' ? 'Degraded' : step.kind === 'Paused' ? 'Paused' : step.kind === 'Settled' ? 'Running' : o.observed.members === undefined ? 'Creating' : 'Scaling';
+    return {
+      observedGeneration: ec.metadata.generation,
+      phase,
+      readyMembers: members.filter((m) => m.healthy && !m.isLearner).length,
+      leaderId: o.leaderId,
+      clusterId: o.clusterId,
+      currentVersion: ec.spec.version,
+      clientEndpoint: `${names.clientService(owner)}.${owner.namespace}.svc:${CLIENT_PORT}`,
+      members,
+    };
+  }
+
+  /** One status write per reconcile, and none when nothing changed (conditions keep their transition time). */
+  private async writeStatus(ec: EtcdCluster, status: EtcdClusterStatus, conds: Array<Omit<Condition, 'lastTransitionTime'>>): Promise<void> {
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const old = ec.status?.conditions ?? [];
+    const conditions: Condition[] = conds.map((c) => {
+      const prev = old.find((x) => x.type === c.type);
+      return { ...c, observedGeneration: ec.metadata.generation, lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : now };
+    });
+    const next = { ...status, conditions };
+    if (JSON.stringify(next) === JSON.stringify(ec.status)) return;
+    await this.kube.mergePatch(`${API}/namespaces/${ec.metadata.namespace}/etcdclusters/${ec.metadata.name}/status`, { status: next });
+  }
+}
+
+function cond(type: string, status: 'True' | 'False', reason: string, message: string): Omit<Condition, 'lastTransitionTime'> {
+  return { type, status, reason, message };
+}
+
+function conditionsFor(step: Step, o: { observed: Observed }): Array<Omit<Condition, 'lastTransitionTime'>> {
+  const voters = (o.observed.members ?? []).filter((m) => !m.isLearner);
+  const readyVoters = voters.filter((m) => {
+    const ord = ordinalOf(o.observed.cluster, m.peerURL);
+    return ord !== undefined && o.observed.readyPods.has(ord);
+  }).length;
+  const available = voters.length > 0 && readyVoters >= Math.floor(voters.length / 2) + 1;
+  const progressing = !['Settled', 'Degraded', 'Paused'].includes(step.kind);
+  return [
+    cond('Available', available ? 'True' : 'False', available ? 'QuorumReady' : 'NoQuorum', `${readyVoters} of ${voters.length} voting members ready`),
+    cond('Progressing', progressing ? 'True' : 'False', progressing ? step.kind : step.kind === 'Paused' ? 'Paused' : 'Settled', 'message' in step ? step.message : step.kind),
+    cond('Degraded', step.kind === 'Degraded' ? 'True' : 'False', step.kind === 'Degraded' ? step.reason : 'AsExpected', step.kind === 'Degraded' ? step.message : ''),
+  ];
+}

@@ -1,0 +1,111 @@
+// The planner's every branch, as readable scenarios: observed world in, one step out.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { etcdClusterSpec } from '../../api/etcd-cluster.js';
+import { peerURL } from '../../resources/names.js';
+import { plan, type Observed, type ObservedMember } from './planner.js';
+
+const cluster = { name: 'main', namespace: 'db' };
+const member = (ord: number, opts: Partial<ObservedMember> = {}): ObservedMember => ({
+  id: `${ord + 10}`,
+  name: `main-${ord}`,
+  peerURL: peerURL(cluster, ord),
+  isLearner: false,
+  ...opts,
+});
+
+/** A settled 3-member cluster; each case changes what it needs. */
+function world(over: Partial<Observed> = {}, spec: Record<string, unknown> = {}): Observed {
+  return {
+    cluster,
+    spec: etcdClusterSpec.parse({ version: '0.1.0', ...spec }),
+    problems: [],
+    servicesExist: true,
+    bootstrapConfigExists: true,
+    pdbExists: true,
+    statefulSetReplicas: 3,
+    readyPods: new Set([0, 1, 2]),
+    claims: new Set([0, 1, 2]),
+    members: [member(0), member(1), member(2)],
+    leaderId: '10',
+    ...over,
+  };
+}
+
+describe('planner', () => {
+  it('a settled cluster needs nothing', () => {
+    assert.deepEqual(plan(world()), { kind: 'Settled' });
+  });
+
+  it('reports problems and acts on nothing else', () => {
+    const s = plan(world({ problems: ['Secret db/tls not found'], servicesExist: false }));
+    assert.deepEqual(s, { kind: 'Degraded', reason: 'InvalidConfiguration', message: 'Secret db/tls not found' });
+  });
+
+  it('paused: no change', () => {
+    assert.deepEqual(plan(world({ statefulSetReplicas: 1 }, { paused: true })), { kind: 'Paused' });
+  });
+
+  it('creates what the cluster needs, in order, bootstrapping every initial member together', () => {
+    const empty = world({ servicesExist: false, bootstrapConfigExists: false, pdbExists: false, statefulSetReplicas: undefined, members: undefined });
+    assert.deepEqual(plan(empty), { kind: 'CreateServices' });
+    assert.deepEqual(plan({ ...empty, servicesExist: true }), { kind: 'CreateBootstrapConfig', initialMembers: 3 });
+    assert.deepEqual(plan({ ...empty, servicesExist: true, bootstrapConfigExists: true }), { kind: 'CreateStatefulSet', replicas: 3 });
+    assert.deepEqual(plan({ ...empty, servicesExist: true, bootstrapConfigExists: true, statefulSetReplicas: 3 }), { kind: 'CreatePDB' });
+    assert.equal(plan({ ...empty, servicesExist: true, bootstrapConfigExists: true, statefulSetReplicas: 3, pdbExists: true }).kind, 'Wait');
+  });
+
+  it('waits for pods to be ready', () => {
+    const s = plan(world({ readyPods: new Set([0, 2]) }));
+    assert.equal(s.kind, 'Wait');
+    assert.match(JSON.stringify(s), /ordinals 1/);
+  });
+
+  it('scales up one learner at a time: add, grow the StatefulSet, wait, promote', () => {
+    const five = { replicas: 5 };
+    assert.deepEqual(plan(world({}, five)), { kind: 'AddLearner', ordinal: 3 });
+    const added = world({ members: [member(0), member(1), member(2), member(3, { isLearner: true, name: '' })] }, five);
+    assert.deepEqual(plan(added), { kind: 'ScaleStatefulSet', replicas: 4 });
+    const grown = { ...added, statefulSetReplicas: 4 };
+    assert.equal(plan(grown).kind, 'Wait');
+    assert.deepEqual(plan({ ...grown, readyPods: new Set([0, 1, 2, 3]) }), { kind: 'PromoteLearner', id: '13', ordinal: 3 });
+    const promoted = world({ statefulSetReplicas: 4, readyPods: new Set([0, 1, 2, 3]), members: [member(0), member(1), member(2), member(3)] }, five);
+    assert.deepEqual(plan(promoted), { kind: 'AddLearner', ordinal: 4 });
+  });
+
+  it('does not add a member while another is not ready', () => {
+    assert.equal(plan(world({ readyPods: new Set([0, 1]) }, { replicas: 5 })).kind, 'Wait');
+  });
+
+  it('an operator restarted after MemberAdd and before growing the StatefulSet converges without a stray member', () => {
+    const crashed = world({ members: [member(0), member(1), member(2), member(3, { isLearner: true, name: '' })] }, { replicas: 5 });
+    assert.deepEqual(plan(crashed), { kind: 'ScaleStatefulSet', replicas: 4 });
+  });
+
+  it('scales down: leadership moves first, then the member is removed, then the StatefulSet shrinks, then the claim goes', () => {
+    const five = world({ statefulSetReplicas: 5, readyPods: new Set([0, 1, 2, 3, 4]), claims: new Set([0, 1, 2, 3, 4]), members: [0, 1, 2, 3, 4].map((i) => member(i)), leaderId: '14' });
+    assert.deepEqual(plan(five), { kind: 'MoveLeader', from: '14', to: '10' });
+    assert.deepEqual(plan({ ...five, leaderId: '10' }), { kind: 'RemoveMember', id: '14', reason: 'scaling down to 3' });
+    const removed = { ...five, leaderId: '10', members: [0, 1, 2, 3].map((i) => member(i)) };
+    assert.deepEqual(plan(removed), { kind: 'ScaleStatefulSet', replicas: 4 });
+    const shrunk = { ...removed, statefulSetReplicas: 4, readyPods: new Set([0, 1, 2, 3]) };
+    assert.deepEqual(plan(shrunk), { kind: 'RemoveMember', id: '13', reason: 'scaling down to 3' });
+    const three = world({ claims: new Set([0, 1, 2, 3, 4]) });
+    assert.deepEqual(plan(three), { kind: 'DeleteClaim', ordinal: 3 });
+  });
+
+  it('waits when the leader must move and no ready voter can take it', () => {
+    const s = plan(world({ statefulSetReplicas: 4, readyPods: new Set([3]), members: [0, 1, 2, 3].map((i) => member(i)), leaderId: '13' }));
+    assert.equal(s.kind, 'Wait');
+  });
+
+  it('removes members no ordinal explains, and re-adds a removed ordinal as a learner', () => {
+    const stray = world({ members: [member(0), member(1), member(2), { id: '99', name: 'x', peerURL: 'http://elsewhere:2380', isLearner: false }] });
+    assert.equal(plan(stray).kind, 'RemoveMember');
+    assert.deepEqual(plan(world({ members: [member(0), member(2)] })), { kind: 'AddLearner', ordinal: 1 });
+  });
+
+  it('waits while no member answers', () => {
+    assert.equal(plan(world({ members: undefined })).kind, 'Wait');
+  });
+});

@@ -1,0 +1,118 @@
+// The EtcdCluster planner: a pure function from what the controller observed to the one next step.
+// Level-triggered: it never remembers what it did; every reconcile observes again and asks again, so a
+// step that failed or an operator that restarted mid-way converges (a member added just before a crash
+// is found as a learner beyond the StatefulSet's size and the StatefulSet is grown to it).
+//
+// Order of concerns: refuse to act on an invalid world (Degraded) → paused → the objects the cluster
+// needs (Services, ConfigMap, StatefulSet bootstrapping every initial member together, PDB) → wait for a
+// member to answer → finish any membership change in flight (a learner is grown into the StatefulSet,
+// then promoted once its pod is ready) → remove members no ordinal explains → scale up (one learner at a
+// time) → scale down (leadership moved off the member first, remove it, then shrink, then delete its
+// claim) → settled.
+import type { EtcdClusterSpec } from '../../api/etcd-cluster.js';
+import { ordinalOf, type ClusterRef } from '../../resources/names.js';
+
+export interface ObservedMember {
+  /** hex */
+  readonly id: string;
+  readonly name: string;
+  readonly peerURL: string;
+  readonly isLearner: boolean;
+}
+
+export interface Observed {
+  readonly cluster: ClusterRef;
+  readonly spec: EtcdClusterSpec;
+  /** reasons the operator must not act (a missing Secret, …): reported as Degraded */
+  readonly problems: readonly string[];
+  readonly servicesExist: boolean;
+  readonly bootstrapConfigExists: boolean;
+  readonly pdbExists: boolean;
+  /** the StatefulSet's spec.replicas, undefined when there is none */
+  readonly statefulSetReplicas: number | undefined;
+  /** ordinals whose pod is Ready */
+  readonly readyPods: ReadonlySet<number>;
+  /** ordinals that still have a claim */
+  readonly claims: ReadonlySet<number>;
+  /** the member list from any member that answered; undefined when none did */
+  readonly members: readonly ObservedMember[] | undefined;
+  /** hex id of the leader, when known */
+  readonly leaderId: string | undefined;
+}
+
+export type Step =
+  | { kind: 'Degraded'; reason: string; message: string }
+  | { kind: 'Paused' }
+  | { kind: 'CreateServices' }
+  | { kind: 'CreateBootstrapConfig'; initialMembers: number }
+  | { kind: 'CreateStatefulSet'; replicas: number }
+  | { kind: 'CreatePDB' }
+  | { kind: 'Wait'; reason: string; message: string }
+  | { kind: 'AddLearner'; ordinal: number }
+  | { kind: 'ScaleStatefulSet'; replicas: number }
+  | { kind: 'PromoteLearner'; id: string; ordinal: number }
+  | { kind: 'RemoveMember'; id: string; reason: string }
+  | { kind: 'MoveLeader'; from: string; to: string }
+  | { kind: 'DeleteClaim'; ordinal: number }
+  | { kind: 'Settled' };
+
+export function plan(o: Observed): Step {
+  if (o.problems.length > 0) return { kind: 'Degraded', reason: 'InvalidConfiguration', message: o.problems.join('; ') };
+  if (o.spec.paused) return { kind: 'Paused' };
+  if (!o.servicesExist) return { kind: 'CreateServices' };
+  if (!o.bootstrapConfigExists) return { kind: 'CreateBootstrapConfig', initialMembers: o.spec.replicas };
+  if (o.statefulSetReplicas === undefined) return { kind: 'CreateStatefulSet', replicas: o.spec.replicas };
+  if (!o.pdbExists) return { kind: 'CreatePDB' };
+  if (o.members === undefined) return { kind: 'Wait', reason: 'NoMemberReachable', message: 'waiting for a member to answer' };
+
+  const size = o.statefulSetReplicas;
+  const byOrdinal = new Map<number, ObservedMember>();
+  const strays: ObservedMember[] = [];
+  for (const m of o.members) {
+    const ord = ordinalOf(o.cluster, m.peerURL);
+    if (ord === undefined || byOrdinal.has(ord)) strays.push(m);
+    else byOrdinal.set(ord, m);
+  }
+
+  // a membership change in flight: a learner is grown into the StatefulSet, then promoted when ready
+  const learners = [...byOrdinal.entries()].filter(([, m]) => m.isLearner).sort((a, b) => a[0] - b[0]);
+  for (const [ord, m] of learners) {
+    if (ord >= size) return { kind: 'ScaleStatefulSet', replicas: ord + 1 };
+    if (!o.readyPods.has(ord)) return { kind: 'Wait', reason: 'LearnerStarting', message: `waiting for learner ${m.id} (${m.name || `ordinal ${ord}`}) to start and catch up` };
+    return { kind: 'PromoteLearner', id: m.id, ordinal: ord };
+  }
+
+  for (const m of strays) return { kind: 'RemoveMember', id: m.id, reason: `member ${m.id} (${m.peerURL}) belongs to no ordinal of this cluster` };
+
+  // an ordinal within the StatefulSet without a member (its member was removed): add it back as a learner
+  for (let ord = 0; ord < Math.min(size, o.spec.replicas); ord++) if (!byOrdinal.has(ord)) return { kind: 'AddLearner', ordinal: ord };
+
+  // scale up: one learner at a time, only when every member's pod is ready
+  if (size < o.spec.replicas) {
+    const notReady = [...byOrdinal.keys()].filter((ord) => !o.readyPods.has(ord));
+    if (notReady.length > 0) return { kind: 'Wait', reason: 'MembersNotReady', message: `waiting for ordinals ${notReady.join(', ')} to be ready before adding a member` };
+    return { kind: 'AddLearner', ordinal: size };
+  }
+
+  // scale down: the highest ordinal goes first; never the leader while it leads
+  if (size > o.spec.replicas) {
+    const ord = size - 1;
+    const m = byOrdinal.get(ord);
+    if (m) {
+      if (m.id === o.leaderId) {
+        const to = [...byOrdinal.entries()].find(([k, x]) => k < o.spec.replicas && !x.isLearner && o.readyPods.has(k))?.[1];
+        if (!to) return { kind: 'Wait', reason: 'NoLeaderTransferee', message: 'no ready voter to move leadership to' };
+        return { kind: 'MoveLeader', from: m.id, to: to.id };
+      }
+      return { kind: 'RemoveMember', id: m.id, reason: `scaling down to ${o.spec.replicas}` };
+    }
+    return { kind: 'ScaleStatefulSet', replicas: ord };
+  }
+
+  // claims of removed ordinals: a later scale-up must start from an empty data dir
+  for (const ord of [...o.claims].sort((a, b) => a - b)) if (ord >= size) return { kind: 'DeleteClaim', ordinal: ord };
+
+  const notReady = [...byOrdinal.keys()].filter((ord) => !o.readyPods.has(ord));
+  if (notReady.length > 0) return { kind: 'Wait', reason: 'MembersNotReady', message: `waiting for ordinals ${notReady.join(', ')} to be ready` };
+  return { kind: 'Settled' };
+}

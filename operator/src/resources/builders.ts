@@ -1,0 +1,154 @@
+// The objects an EtcdCluster owns, as pure functions of the cluster: the headless peer Service, the
+// client Service, the bootstrap ConfigMap, the StatefulSet and the PodDisruptionBudget. Every one
+// carries the owner reference (garbage-collected with the cluster) and the cluster's labels.
+import type { EtcdClusterSpec } from '../api/etcd-cluster.js';
+import { CLIENT_PORT, initialCluster, names, PEER_PORT, quorum, type ClusterRef } from './names.js';
+
+export interface Owner extends ClusterRef {
+  readonly uid: string;
+}
+
+/** The etcd-node image when the spec names only a version. */
+export const IMAGE_REPOSITORY = 'ghcr.io/etcd-ts/etcd-node';
+
+type Obj = Record<string, unknown>;
+
+export function labels(c: ClusterRef): Record<string, string> {
+  return { 'app.kubernetes.io/name': 'etcd', 'app.kubernetes.io/instance': c.name, 'app.kubernetes.io/managed-by': 'etcd-ts-operator' };
+}
+
+function meta(o: Owner, name: string, extra: Obj = {}): Obj {
+  return {
+    name,
+    namespace: o.namespace,
+    labels: labels(o),
+    ownerReferences: [{ apiVersion: 'etcdts.dev/v1alpha1', kind: 'EtcdCluster', name: o.name, uid: o.uid, controller: true, blockOwnerDeletion: true }],
+    ...extra,
+  };
+}
+
+export function peerService(o: Owner): Obj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(o, names.peerService(o)),
+    spec: {
+      clusterIP: 'None',
+      // members must find each other before they are ready (a joining member is not ready yet)
+      publishNotReadyAddresses: true,
+      selector: labels(o),
+      ports: [
+        { name: 'client', port: CLIENT_PORT },
+        { name: 'peer', port: PEER_PORT },
+      ],
+    },
+  };
+}
+
+export function clientService(o: Owner): Obj {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(o, names.clientService(o)),
+    spec: { selector: labels(o), ports: [{ name: 'client', port: CLIENT_PORT }] },
+  };
+}
+
+/** The pods read --initial-cluster and --initial-cluster-state from here (flipped to existing after bootstrap). */
+export function bootstrapConfig(o: Owner, initialMembers: number, state: 'new' | 'existing'): Obj {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta(o, names.bootstrap(o)),
+    data: { 'initial-cluster': initialCluster(o, initialMembers), 'initial-cluster-state': state },
+  };
+}
+
+export function pdb(o: Owner, spec: EtcdClusterSpec): Obj {
+  return {
+    apiVersion: 'policy/v1',
+    kind: 'PodDisruptionBudget',
+    metadata: meta(o, names.pdb(o)),
+    spec: { minAvailable: quorum(spec.replicas), selector: { matchLabels: labels(o) } },
+  };
+}
+
+function optionArgs(spec: EtcdClusterSpec): string[] {
+  const o = spec.options ?? {};
+  const out: string[] = [];
+  if (o.snapshotCount !== undefined) out.push(`--snapshot-count=${o.snapshotCount}`);
+  if (o.quotaBackendBytes !== undefined) out.push(`--quota-backend-bytes=${o.quotaBackendBytes}`);
+  if (o.autoCompactionRetention !== undefined) out.push(`--auto-compaction-retention=${o.autoCompactionRetention}`);
+  if (o.heartbeatInterval !== undefined) out.push(`--heartbeat-interval=${o.heartbeatInterval}`);
+  if (o.electionTimeout !== undefined) out.push(`--election-timeout=${o.electionTimeout}`);
+  return out;
+}
+
+export function statefulSet(o: Owner, spec: EtcdClusterSpec, replicas: number): Obj {
+  const host = `$(POD_NAME).${names.peerService(o)}.${o.namespace}.svc`;
+  const podLabels = { ...(spec.pod?.labels ?? {}), ...labels(o) };
+  const configKey = (key: string): Obj => ({ configMapKeyRef: { name: names.bootstrap(o), key } });
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: meta(o, names.statefulSet(o)),
+    spec: {
+      serviceName: names.peerService(o),
+      replicas,
+      // members start together at bootstrap; later ones are added one at a time by the operator anyway
+      podManagementPolicy: 'Parallel',
+      selector: { matchLabels: labels(o) },
+      template: {
+        metadata: { labels: podLabels, annotations: spec.pod?.annotations ?? {} },
+        spec: {
+          automountServiceAccountToken: false,
+          ...(spec.pod?.nodeSelector ? { nodeSelector: spec.pod.nodeSelector } : {}),
+          ...(spec.pod?.priorityClassName ? { priorityClassName: spec.pod.priorityClassName } : {}),
+          ...(spec.pod?.affinity ? { affinity: spec.pod.affinity } : {}),
+          ...(spec.pod?.tolerations ? { tolerations: spec.pod.tolerations } : {}),
+          containers: [
+            {
+              name: 'etcd',
+              image: spec.image ?? `${IMAGE_REPOSITORY}:${spec.version ?? 'latest'}`,
+              command: ['etcd-node'],
+              args: [
+                '--name=$(POD_NAME)',
+                '--data-dir=/var/lib/etcd/data',
+                `--listen-client-urls=http://$(POD_IP):${CLIENT_PORT}`,
+                `--advertise-client-urls=http://${host}:${CLIENT_PORT}`,
+                `--listen-peer-urls=http://$(POD_IP):${PEER_PORT}`,
+                `--initial-advertise-peer-urls=http://${host}:${PEER_PORT}`,
+                `--initial-cluster-token=${o.namespace}-${o.name}-${o.uid}`,
+                ...optionArgs(spec),
+              ],
+              env: [
+                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                { name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+                { name: 'ETCD_INITIAL_CLUSTER', valueFrom: configKey('initial-cluster') },
+                { name: 'ETCD_INITIAL_CLUSTER_STATE', valueFrom: configKey('initial-cluster-state') },
+              ],
+              ports: [
+                { name: 'client', containerPort: CLIENT_PORT },
+                { name: 'peer', containerPort: PEER_PORT },
+              ],
+              readinessProbe: { httpGet: { path: '/readyz', port: CLIENT_PORT }, periodSeconds: 5 },
+              livenessProbe: { httpGet: { path: '/livez', port: CLIENT_PORT }, periodSeconds: 10, failureThreshold: 6 },
+              ...(spec.pod?.resources ? { resources: spec.pod.resources } : {}),
+              volumeMounts: [{ name: 'data', mountPath: '/var/lib/etcd' }],
+            },
+          ],
+        },
+      },
+      volumeClaimTemplates: [
+        {
+          metadata: { name: 'data', labels: labels(o) },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            ...(spec.storage.storageClassName ? { storageClassName: spec.storage.storageClassName } : {}),
+            resources: { requests: { storage: spec.storage.size } },
+          },
+        },
+      ],
+    },
+  };
+}

@@ -1,0 +1,102 @@
+// A small typed client of the Kubernetes REST API over a kubeconfig (or the in-cluster config), with
+// typed errors: code by HTTP status, never by message.
+import https from 'node:https';
+import { KubeConfig } from '@kubernetes/client-node';
+
+export class KubeError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'KubeError';
+  }
+  get notFound(): boolean {
+    return this.status === 404;
+  }
+  get conflict(): boolean {
+    return this.status === 409;
+  }
+}
+
+export type Obj = Record<string, unknown> & { metadata?: Record<string, unknown> };
+
+export class Kube {
+  private constructor(
+    private readonly server: string,
+    private readonly options: https.RequestOptions,
+  ) {}
+
+  /** From a kubeconfig file, or the in-cluster service account when none is given. */
+  static async load(kubeconfig?: string): Promise<Kube> {
+    const kc = new KubeConfig();
+    if (kubeconfig) kc.loadFromFile(kubeconfig);
+    else kc.loadFromDefault();
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error('kubeconfig: no current cluster');
+    const options: https.RequestOptions = {};
+    await kc.applyToHTTPSOptions(options);
+    options.agent = new https.Agent({ ca: options.ca, cert: options.cert, key: options.key, keepAlive: true });
+    return new Kube(cluster.server, options);
+  }
+
+  request<T = Obj>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+      const headers: Record<string, string | number> = { ...(this.options.headers as Record<string, string>), accept: 'application/json' };
+      if (data) {
+        headers['content-type'] = contentType;
+        headers['content-length'] = data.length;
+      }
+      const req = https.request(`${this.server}${path}`, { ...this.options, method, headers, timeout: 15_000 }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString();
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) resolve((text ? JSON.parse(text) : {}) as T);
+          else reject(new KubeError(status, `${method} ${path}: ${status} ${text.slice(0, 300)}`));
+        });
+      });
+      req.on('error', reject);
+      req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
+      req.end(data);
+    });
+  }
+
+  /** GET; undefined when it does not exist. */
+  async get<T = Obj>(path: string): Promise<T | undefined> {
+    try {
+      return await this.request<T>('GET', path);
+    } catch (err) {
+      if (err instanceof KubeError && err.notFound) return undefined;
+      throw err;
+    }
+  }
+
+  async list<T = Obj>(path: string, labelSelector?: string): Promise<T[]> {
+    const q = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : '';
+    return (await this.request<{ items: T[] }>('GET', `${path}${q}`)).items;
+  }
+
+  /** POST; an object that already exists is left as it is. */
+  async create(path: string, body: Obj): Promise<void> {
+    try {
+      await this.request('POST', path, body);
+    } catch (err) {
+      if (!(err instanceof KubeError && err.conflict)) throw err;
+    }
+  }
+
+  mergePatch(path: string, patch: Obj): Promise<Obj> {
+    return this.request('PATCH', path, patch, 'application/merge-patch+json');
+  }
+
+  async delete(path: string): Promise<void> {
+    try {
+      await this.request('DELETE', path);
+    } catch (err) {
+      if (!(err instanceof KubeError && err.notFound)) throw err;
+    }
+  }
+}

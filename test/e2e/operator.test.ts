@@ -1,0 +1,176 @@
+// The operator against the real control plane: an EtcdCluster of 3 becomes Available and serves etcdctl
+// on its members; 3 → 5 goes through learners one at a time (the test records the member lists it sees);
+// 5 → 3 removes members one at a time and shrinks; a missing TLS Secret is Degraded with a clear message
+// and nothing is created; deleting the EtcdCluster garbage-collects what it owns.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { etcdctl } from '../support/etcdctl.js';
+import { repoRoot } from '../support/servers.js';
+import { env, eventually, kubectl, sleep } from './support.js';
+
+const NS = 'op';
+
+interface Status {
+  phase?: string;
+  readyMembers?: number;
+  leaderId?: string;
+  members?: Array<{ id: string; isLearner: boolean; healthy: boolean }>;
+  conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
+}
+
+async function status(name: string): Promise<Status> {
+  const r = await kubectl(['get', 'etcdcluster', name, '-n', NS, '-o', 'jsonpath={.status}']);
+  return r.stdout ? (JSON.parse(r.stdout) as Status) : {};
+}
+
+const condition = (s: Status, type: string): string | undefined => s.conditions?.find((c) => c.type === type)?.status;
+
+async function podIPs(name: string): Promise<string[]> {
+  const r = await kubectl(['get', 'pods', '-n', NS, '-l', `app.kubernetes.io/instance=${name}`, '-o', 'jsonpath={.items[*].status.podIP}']);
+  return r.stdout.split(' ').filter(Boolean);
+}
+
+async function settled(name: string, replicas: number, timeoutMs = 180_000): Promise<Status> {
+  return eventually(
+    `EtcdCluster ${name} to settle at ${replicas} ready members`,
+    async () => {
+      const s = await status(name);
+      const voters = (s.members ?? []).filter((m) => !m.isLearner).length;
+      return s.phase === 'Running' && s.readyMembers === replicas && voters === replicas && condition(s, 'Available') === 'True' ? s : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+/** Member lists seen while `during` runs, sampled through any pod. */
+async function recordMembers(name: string, during: () => Promise<void>): Promise<Array<Array<{ ID: string; isLearner: boolean }>>> {
+  const seen: Array<Array<{ ID: string; isLearner: boolean }>> = [];
+  let done = false;
+  const sampler = (async () => {
+    while (!done) {
+      for (const ip of await podIPs(name)) {
+        const r = await etcdctl(`${ip}:2379`, ['--command-timeout=2s', 'member', 'list', '-w', 'json']);
+        if (r.code !== 0) continue;
+        const members = (JSON.parse(r.stdout.replace(/"ID":(\d+)/g, '"ID":"$1"')) as { members: Array<{ ID: string; isLearner?: boolean }> }).members;
+        seen.push(members.map((m) => ({ ID: m.ID, isLearner: m.isLearner === true })));
+        break;
+      }
+      await sleep(300);
+    }
+  })();
+  try {
+    await during();
+  } finally {
+    done = true;
+    await sampler;
+  }
+  return seen;
+}
+
+describe('the operator reconciles EtcdClusters', () => {
+  let operator: ChildProcess | undefined;
+  let logs = '';
+  before(async () => {
+    assert.equal((await kubectl(['apply', '-f', join(repoRoot, 'crds')])).code, 0);
+    await kubectl(['wait', '--for=condition=Established', 'crd/etcdclusters.etcdts.dev', '--timeout=30s']);
+    await kubectl(['create', 'namespace', NS]);
+    operator = spawn(process.execPath, ['--import', join(repoRoot, 'test', 'k8s', 'dns-hook.mjs'), join(repoRoot, 'bin', 'etcd-operator.js'), `--kubeconfig=${env.kubeconfig}`, `--namespace=${NS}`], {
+      env: { ...process.env, ETCD_TS_HOSTS_FILE: env.hostsFile },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const add = (b: Buffer): void => {
+      logs += b.toString();
+      if (logs.length > 2_000_000) logs = logs.slice(-1_000_000);
+    };
+    operator.stdout?.on('data', add);
+    operator.stderr?.on('data', add);
+  });
+  after(async () => {
+    if (operator && operator.exitCode === null) {
+      operator.kill('SIGTERM');
+      await new Promise((r) => operator!.once('exit', r));
+    }
+    if (process.env['SHOW_OPERATOR_LOGS']) console.log(logs);
+  });
+
+  it('a 3-member cluster becomes Available and serves etcdctl on its members', async () => {
+    const applied = await kubectl(['apply', '-f', '-'], `apiVersion: etcdts.dev/v1alpha1\nkind: EtcdCluster\nmetadata: {name: main, namespace: ${NS}}\nspec: {version: "0.1.0", replicas: 3, storage: {size: 1Gi}}\n`);
+    assert.equal(applied.code, 0, applied.stderr);
+    const s = await settled('main', 3).catch((err: unknown) => {
+      throw new Error(`${String(err)}\n--- operator log (tail) ---\n${logs.split('\n').slice(-40).join('\n')}`, { cause: err });
+    });
+    assert.ok(s.leaderId, 'status names the leader');
+    const ips = await podIPs('main');
+    assert.equal(ips.length, 3);
+    assert.equal((await etcdctl(`${ips[0]}:2379`, ['put', 'hello', 'operator'])).stdout, 'OK\n');
+    for (const ip of ips) assert.equal((await etcdctl(`${ip}:2379`, ['get', 'hello', '--print-value-only'])).stdout, 'operator\n');
+    const table = await kubectl(['get', 'etcdclusters', '-n', NS]);
+    assert.match(table.stdout, /\nmain\s+3\s+3\s+[0-9a-f]+\s+0\.1\.0\s+Running/);
+  });
+
+  it('3 → 5 adds each member as a learner first, one change at a time; 5 → 3 removes them one at a time', async () => {
+    const up = await recordMembers('main', async () => {
+      assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', '{"spec":{"replicas":5}}'])).code, 0);
+      await settled('main', 5);
+    });
+    const final = up.at(-1)!;
+    assert.equal(final.length, 5);
+    for (const m of final) {
+      const first = up.find((l) => l.some((x) => x.ID === m.ID));
+      if (up[0]!.some((x) => x.ID === m.ID)) continue; // an initial member
+      assert.equal(first?.find((x) => x.ID === m.ID)?.isLearner, true, `member ${m.ID} was first seen as a learner`);
+    }
+    for (let i = 1; i < up.length; i++) {
+      assert.ok(up[i]!.filter((m) => m.isLearner).length <= 1, 'never two learners at once');
+      assert.ok(Math.abs(up[i]!.length - up[i - 1]!.length) <= 1, 'never two membership changes between samples');
+    }
+    const ips = await podIPs('main');
+    const hashes = new Set<string>();
+    for (const ip of ips) hashes.add((await etcdctl(`${ip}:2379`, ['endpoint', 'hashkv', '-w', 'json'])).stdout.replace(/.*"hash":(\d+).*\n?/s, '$1'));
+    assert.equal(hashes.size, 1, 'hashkv equal on all five');
+
+    const down = await recordMembers('main', async () => {
+      assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', '{"spec":{"replicas":3}}'])).code, 0);
+      await settled('main', 3);
+    });
+    for (let i = 1; i < down.length; i++) assert.ok(down[i - 1]!.length - down[i]!.length <= 1, 'one member removed at a time');
+    await eventually('the claims of removed members to be deleted', async () => {
+      const pvcs = await kubectl(['get', 'pvc', '-n', NS, '-o', 'name']);
+      return pvcs.stdout.trim().split('\n').length === 3 ? true : undefined;
+    });
+  });
+
+  it('a missing TLS Secret is Degraded with a clear message, and nothing is created', async () => {
+    const applied = await kubectl(['apply', '-f', '-'], `apiVersion: etcdts.dev/v1alpha1\nkind: EtcdCluster\nmetadata: {name: tls, namespace: ${NS}}\nspec: {version: "0.1.0", replicas: 1, tls: {client: {secretName: nope}}}\n`);
+    assert.equal(applied.code, 0, applied.stderr);
+    const s = await eventually('the Degraded condition', async () => {
+      const x = await status('tls');
+      return condition(x, 'Degraded') === 'True' ? x : undefined;
+    });
+    assert.match(s.conditions!.find((c) => c.type === 'Degraded')!.message, /Secret op\/nope not found/);
+    assert.equal((await kubectl(['get', 'sts', 'tls', '-n', NS])).code, 1, 'no StatefulSet while the spec cannot be honoured');
+    await kubectl(['delete', 'etcdcluster', 'tls', '-n', NS]);
+  });
+
+  it('deleting the EtcdCluster garbage-collects what it owns', async () => {
+    const owned = await kubectl(['get', 'sts,svc,cm,pdb', '-n', NS, '-l', 'app.kubernetes.io/instance=main', '-o', 'name']);
+    assert.deepEqual(owned.stdout.trim().split('\n').sort(), [
+      'configmap/main-bootstrap',
+      'poddisruptionbudget.policy/main',
+      'service/main',
+      'service/main-client',
+      'statefulset.apps/main',
+    ]);
+    assert.equal((await kubectl(['delete', 'etcdcluster', 'main', '-n', NS])).code, 0);
+    await eventually(
+      'the StatefulSet, Services, ConfigMap and PDB to be collected',
+      async () => {
+        const left = await kubectl(['get', 'sts,svc,cm,pdb', '-n', NS, '-l', 'app.kubernetes.io/instance=main', '-o', 'name']);
+        return left.code === 0 && left.stdout.trim() === '' ? true : undefined;
+      },
+      90_000,
+    );
+  });
+});
