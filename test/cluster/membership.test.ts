@@ -118,6 +118,33 @@ describe('membership: learner → promote → remove on a running cluster', skip
     assert.equal((await hashes(c.members.map((m) => m.endpoint))).size, 1, 'hashkv equal on the remaining three');
   });
 
+  it('a member that already ran cannot join again with an empty data dir', async () => {
+    const list = await ok(c.members[0]!.endpoint, ['member', 'list']);
+    // m2's advertised peer URL (its proxy), as a pod that lost its volume would present it
+    const m2Url = /, m2, (http:\/\/127\.0\.0\.1:\d+), /.exec(list)![1]!;
+    const [clientPort, peerPort] = await freePorts(2);
+    const initialCluster = list
+      .trim()
+      .split('\n')
+      .map((l) => l.split(', '))
+      .map((f) => `${f[2]}=${f[3]}`)
+      .join(',');
+    const err = await startServer({
+      kind: 'node',
+      name: 'm2',
+      member: { host: '127.0.0.21', clientPort: clientPort!, peerPort: peerPort!, initialCluster, advertisePeerUrl: m2Url },
+      extraArgs: ['--initial-cluster-state=existing'],
+      readyTimeoutMs: 10_000,
+    }).then(
+      async (s) => {
+        await s.stop();
+        return 'started';
+      },
+      (e: unknown) => String(e),
+    );
+    assert.match(err, /has already been bootstrapped/);
+  });
+
   it('move-leader hands leadership to another voter', async () => {
     const leader = await c.leader();
     const target = c.members[(leader + 1) % 3]!;

@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { etcdctl } from '../support/etcdctl.js';
-import { repoRoot } from '../support/servers.js';
+import { freePorts, repoRoot } from '../support/servers.js';
 import { env, eventually, kubectl, sleep } from './support.js';
 
 const NS = 'op';
@@ -72,23 +72,30 @@ async function recordMembers(name: string, during: () => Promise<void>): Promise
 describe('the operator reconciles EtcdClusters', () => {
   let operator: ChildProcess | undefined;
   let logs = '';
-  before(async () => {
-    assert.equal((await kubectl(['apply', '-f', join(repoRoot, 'crds')])).code, 0);
-    await kubectl(['wait', '--for=condition=Established', 'crd/etcdclusters.etcdts.dev', '--timeout=30s']);
-    await kubectl(['create', 'namespace', NS]);
-    operator = spawn(process.execPath, ['--import', join(repoRoot, 'test', 'k8s', 'dns-hook.mjs'), join(repoRoot, 'bin', 'etcd-operator.js'), `--kubeconfig=${env.kubeconfig}`, `--namespace=${NS}`], {
-      env: { ...process.env, ETCD_TS_HOSTS_FILE: env.hostsFile },
+  let metricsPort = 0;
+  const startOperator = (extraEnv: Record<string, string> = {}, port = metricsPort): ChildProcess => {
+    const args = [`--kubeconfig=${env.kubeconfig}`, `--namespace=${NS}`, `--metrics-address=127.0.0.1:${port}`];
+    const p = spawn(process.execPath, ['--import', join(repoRoot, 'test', 'k8s', 'dns-hook.mjs'), join(repoRoot, 'bin', 'etcd-operator.js'), ...args], {
+      env: { ...process.env, ETCD_TS_HOSTS_FILE: env.hostsFile, ...extraEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const add = (b: Buffer): void => {
       logs += b.toString();
       if (logs.length > 2_000_000) logs = logs.slice(-1_000_000);
     };
-    operator.stdout?.on('data', add);
-    operator.stderr?.on('data', add);
+    p.stdout?.on('data', add);
+    p.stderr?.on('data', add);
+    return p;
+  };
+  before(async () => {
+    assert.equal((await kubectl(['apply', '-f', join(repoRoot, 'crds')])).code, 0);
+    await kubectl(['wait', '--for=condition=Established', 'crd/etcdclusters.etcdts.dev', '--timeout=30s']);
+    await kubectl(['create', 'namespace', NS]);
+    metricsPort = (await freePorts(1))[0]!;
+    operator = startOperator();
   });
   after(async () => {
-    if (operator && operator.exitCode === null) {
+    if (operator && operator.exitCode === null && operator.signalCode === null) {
       operator.kill('SIGTERM');
       await new Promise((r) => operator!.once('exit', r));
     }
@@ -140,6 +147,78 @@ describe('the operator reconciles EtcdClusters', () => {
       const pvcs = await kubectl(['get', 'pvc', '-n', NS, '-o', 'name']);
       return pvcs.stdout.trim().split('\n').length === 3 ? true : undefined;
     });
+  });
+
+  it("a member whose pod and claim are deleted is replaced through a learner; the cluster is Available again", async () => {
+    const before = await status('main');
+    const lost = (before.members ?? []).find((m) => (m as { name?: string }).name === 'main-1');
+    assert.ok(lost, `status lists main-1: ${JSON.stringify(before.members)}`);
+    const seen = await recordMembers('main', async () => {
+      assert.equal((await kubectl(['delete', 'pvc', 'data-main-1', '-n', NS, '--wait=false'])).code, 0);
+      assert.equal((await kubectl(['delete', 'pod', 'main-1', '-n', NS, '--wait=false'])).code, 0);
+      await eventually(
+        'main-1 to come back as a new member',
+        async () => {
+          const s = await status('main');
+          const m = (s.members ?? []).find((x) => (x as { name?: string }).name === 'main-1');
+          return m && m.id !== lost.id && !m.isLearner && s.phase === 'Running' && s.readyMembers === 3 ? true : undefined;
+        },
+        180_000,
+      );
+    });
+    assert.ok(seen.some((l) => !l.some((m) => BigInt(m.ID).toString(16) === lost.id)), 'the old member was removed');
+    assert.ok(seen.some((l) => l.some((m) => m.isLearner)), 'its replacement joined as a learner');
+    assert.equal(condition(await status('main'), 'Available'), 'True');
+  });
+
+  it('an operator killed right after MemberAdd converges after its restart, with no stray member', async () => {
+    // stop the running operator cleanly, then run one that dies right after its next MemberAdd
+    operator!.kill('SIGTERM');
+    await new Promise((r) => operator!.once('exit', r));
+    const crashing = startOperator({ ETCD_TS_OPERATOR_CRASH_AFTER: 'MemberAdd' });
+    const exited = new Promise<NodeJS.Signals | null>((r) => crashing.once('exit', (_c, sig) => r(sig)));
+    assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', '{"spec":{"replicas":4}}'])).code, 0);
+    assert.equal(await exited, 'SIGKILL', 'the operator died after MemberAdd');
+    const ip = (await podIPs('main'))[0]!;
+    const list = await etcdctl(`${ip}:2379`, ['member', 'list']);
+    assert.equal((list.stdout.match(/, true\n/g) ?? []).length, 1, `one learner added before the crash:\n${list.stdout}`);
+    assert.equal((await kubectl(['get', 'sts', 'main', '-n', NS, '-o', 'jsonpath={.spec.replicas}'])).stdout, '3', 'the StatefulSet did not change');
+    operator = startOperator();
+    await settled('main', 4);
+    const after = await etcdctl(`${ip}:2379`, ['member', 'list']);
+    assert.equal(after.stdout.trim().split('\n').length, 4, `four members, no stray:\n${after.stdout}`);
+    assert.doesNotMatch(after.stdout, /, true\n/, 'no learner left');
+    assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', '{"spec":{"replicas":3}}'])).code, 0);
+    await settled('main', 3);
+  });
+
+  it('records Events, serves /metrics and /readyz, and a second operator waits for the lease', async () => {
+    const events = await kubectl(['get', 'events', '-n', NS, '--field-selector', 'involvedObject.kind=EtcdCluster', '-o', 'jsonpath={.items[*].reason}']);
+    for (const r of ['Bootstrapping', 'MemberAdded', 'MemberPromoted', 'MemberRemoved', 'Scaled']) assert.match(events.stdout, new RegExp(r));
+    const get = async (port: number, path: string): Promise<{ status: number; body: string }> => {
+      try {
+        const res = await fetch(`http://127.0.0.1:${port}${path}`);
+        return { status: res.status, body: await res.text() };
+      } catch {
+        return { status: 0, body: '' };
+      }
+    };
+    const m = await get(metricsPort, '/metrics');
+    assert.match(m.body, /etcd_operator_reconcile_total\{controller="etcdcluster",result="success"\} [1-9]/);
+    assert.match(m.body, /etcd_operator_is_leader 1/);
+    assert.equal((await get(metricsPort, '/readyz')).status, 200);
+    const port2 = (await freePorts(1))[0]!;
+    const second = startOperator({}, port2);
+    await eventually('the second operator to serve /healthz', async () => ((await get(port2, '/healthz')).status === 200 ? true : undefined), 30_000);
+    assert.equal((await get(port2, '/readyz')).status, 503, 'the second operator does not lead while the first does');
+    const holder = (await kubectl(['get', 'lease', 'etcd-operator', '-n', NS, '-o', 'jsonpath={.spec.holderIdentity}'])).stdout;
+    assert.match(holder, new RegExp(`-${operator!.pid}$`));
+    // the first gives the lease up on SIGTERM: the second takes over
+    operator!.kill('SIGTERM');
+    await new Promise((r) => operator!.once('exit', r));
+    await eventually('the second operator to lead', async () => ((await get(port2, '/readyz')).status === 200 ? true : undefined), 30_000);
+    operator = second;
+    metricsPort = port2;
   });
 
   it('a missing TLS Secret is Degraded with a clear message, and nothing is created', async () => {

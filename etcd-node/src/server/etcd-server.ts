@@ -220,6 +220,13 @@ export class EtcdServer {
           `--initial-cluster-state=existing: the cluster has no member with peer URLs ${own}; add this member first (etcdctl member add ${cfg.name} --peer-urls=${own})`,
         );
       }
+      // a member that already ran has published its name: joining again as it with no data would let it
+      // vote twice in a term it already voted in (etcd refuses this too); it must be removed and re-added
+      if (me.name !== '') {
+        throw new Error(
+          `--initial-cluster-state=existing: member ${me.id.toString(16)} has already been bootstrapped (its data is not in ${cfg.dataDir}); remove it and add it again`,
+        );
+      }
       mid = me.id;
       cid = info.clusterId;
       wal = await Wal.create(walDir, { memberId: mid, clusterId: cid }, walOpts);

@@ -1,12 +1,28 @@
 // The etcd-operator command: `etcd-operator --kubeconfig <file>` out of cluster (in a pod: the in-cluster
-// config), `--namespace <ns>` to watch one namespace (all by default). Reconciles every EtcdCluster it
-// sees: each is listed again every --resync-seconds (level-triggered), and a reconcile asks to be run
-// again as soon as its step needs. SIGINT/SIGTERM finish the reconciles in flight, then exit.
+// config), `--namespace <ns>` to watch one namespace (all by default). Informers over watches of
+// EtcdClusters and of the pods they own feed a keyed workqueue; every key is also listed again every
+// --resync-seconds (level-triggered). With --leader-elect (default) only the holder of the Lease
+// `etcd-operator` reconciles. /metrics, /healthz and /readyz on --metrics-address. SIGINT/SIGTERM
+// finish the reconciles in flight, give the lease up, and exit.
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { EtcdClusterController } from '../controllers/etcdcluster/controller.js';
-import { Kube } from '../runtime/kube.js';
+import { EventRecorder } from '../runtime/events.js';
+import { Informer } from '../runtime/informer.js';
+import { Kube, type Obj } from '../runtime/kube.js';
+import { LeaderElector } from '../runtime/leader-election.js';
 import { createLogger } from '../runtime/log.js';
+import { OperatorMetrics, serveMetrics } from '../runtime/metrics.js';
 import { WorkQueue } from '../runtime/workqueue.js';
+
+const USAGE = `usage: etcd-operator [flags]
+  --kubeconfig FILE               kubeconfig to use (default: in-cluster config, else ~/.kube/config)
+  --namespace NS                  watch only this namespace (default: all)
+  --metrics-address HOST:PORT     /metrics, /healthz, /readyz (default :8080; "0" disables)
+  --leader-elect BOOL             only the holder of the Lease reconciles (default true)
+  --leader-election-namespace NS  where the Lease lives (default: --namespace, else default)
+  --resync-seconds N              list every EtcdCluster again this often (default 30)
+`;
 
 export async function main(argv: string[]): Promise<number> {
   let args;
@@ -16,17 +32,20 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         kubeconfig: { type: 'string' },
         namespace: { type: 'string' },
-        'resync-seconds': { type: 'string', default: '2' },
+        'metrics-address': { type: 'string', default: ':8080' },
+        'leader-elect': { type: 'string', default: 'true' },
+        'leader-election-namespace': { type: 'string' },
+        'resync-seconds': { type: 'string', default: '30' },
         help: { type: 'boolean' },
       },
       strict: true,
     }).values;
   } catch (err) {
-    process.stderr.write(`etcd-operator: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.stderr.write(`etcd-operator: ${err instanceof Error ? err.message : String(err)}\n${USAGE}`);
     return 2;
   }
   if (args.help) {
-    process.stdout.write('usage: etcd-operator [--kubeconfig FILE] [--namespace NS] [--resync-seconds N]\n');
+    process.stdout.write(USAGE);
     return 0;
   }
   const resync = Number(args['resync-seconds']);
@@ -34,39 +53,97 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`etcd-operator: --resync-seconds must be a positive number, got ${args['resync-seconds']}\n`);
     return 2;
   }
+  if (args['leader-elect'] !== 'true' && args['leader-elect'] !== 'false') {
+    process.stderr.write(`etcd-operator: --leader-elect must be true or false, got ${args['leader-elect']}\n`);
+    return 2;
+  }
   const log = createLogger();
   const kube = await Kube.load(args.kubeconfig);
-  const controller = new EtcdClusterController(kube, log);
+  const metrics = new OperatorMetrics();
+  const elector =
+    args['leader-elect'] === 'true'
+      ? new LeaderElector(kube, args['leader-election-namespace'] ?? args.namespace ?? 'default', 'etcd-operator', `${hostname()}-${process.pid}`, log)
+      : undefined;
+  const server = args['metrics-address'] === '0' ? undefined : await serveMetrics(args['metrics-address'], metrics, () => elector?.isLeader ?? true);
+
+  const controller = new EtcdClusterController(kube, log, new EventRecorder(kube, 'etcd-operator', log));
   const queue = new WorkQueue(
-    (key) => {
+    async (key) => {
       const [ns, name] = key.split('/') as [string, string];
-      return controller.reconcile(ns, name);
+      const end = metrics.duration.startTimer({ controller: 'etcdcluster' });
+      try {
+        const r = await controller.reconcile(ns, name);
+        metrics.reconciles.inc({ controller: 'etcdcluster', result: 'success' });
+        return r;
+      } catch (err) {
+        metrics.reconciles.inc({ controller: 'etcdcluster', result: 'error' });
+        throw err;
+      } finally {
+        end();
+        metrics.queueDepth.set({ controller: 'etcdcluster' }, queue.depth);
+      }
     },
     (key, err, retry) => log.warn('reconcile failed; retrying', { etcdcluster: key, error: err instanceof Error ? err.message : String(err), 'retry-ms': retry }),
   );
-  const base = args.namespace ? `/apis/etcdts.dev/v1alpha1/namespaces/${args.namespace}/etcdclusters` : '/apis/etcdts.dev/v1alpha1/etcdclusters';
-  let stopping = false;
-  const list = async (): Promise<void> => {
-    try {
-      for (const ec of await kube.list<{ metadata: { name: string; namespace: string } }>(base)) queue.add(`${ec.metadata.namespace}/${ec.metadata.name}`);
-    } catch (err) {
-      log.warn('listing EtcdClusters failed', { error: err instanceof Error ? err.message : String(err) });
-    }
+  const scope = args.namespace ? `/namespaces/${args.namespace}` : '';
+  const clusters = `/apis/etcdts.dev/v1alpha1${scope}/etcdclusters`;
+  const keyOf = (o: Obj): string | undefined => {
+    const m = o.metadata as { name?: string; namespace?: string } | undefined;
+    return m?.name && m.namespace ? `${m.namespace}/${m.name}` : undefined;
   };
-  log.info('etcd-operator started', { namespace: args.namespace ?? '(all)' });
-  const timer = setInterval(() => void list(), resync * 1000);
-  await list();
-  await new Promise<void>((resolve) => {
-    const stop = (): void => {
-      if (stopping) return;
-      stopping = true;
-      resolve();
-    };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  const informers = [
+    new Informer(kube, clusters, keyOf, (k) => queue.add(k), log),
+    // a pod of a cluster changed (ready, gone): its cluster is reconciled
+    new Informer(
+      kube,
+      `/api/v1${scope}/pods?labelSelector=${encodeURIComponent('app.kubernetes.io/managed-by=etcd-ts-operator')}`,
+      (o) => {
+        const m = o.metadata as { namespace?: string; labels?: Record<string, string> } | undefined;
+        const instance = m?.labels?.['app.kubernetes.io/instance'];
+        return instance && m.namespace ? `${m.namespace}/${instance}` : undefined;
+      },
+      (k) => queue.add(k),
+      log,
+    ),
+  ];
+
+  let stopping = false;
+  let resolveStop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (resolveStop = resolve));
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    resolveStop();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+
+  log.info('etcd-operator started', { namespace: args.namespace ?? '(all)', 'leader-elect': elector !== undefined });
+  let lost = false;
+  if (elector) {
+    const won = elector.run(() => {
+      lost = true;
+      stop();
+    });
+    await Promise.race([won, stopped]);
+  }
+  let timer: NodeJS.Timeout | undefined;
+  if (!stopping) {
+    metrics.leader.set(1);
+    for (const i of informers) i.start();
+    timer = setInterval(() => {
+      kube.list<Obj>(clusters).then(
+        (items) => items.forEach((o) => (keyOf(o) ? queue.add(keyOf(o)!) : undefined)),
+        (err: unknown) => log.warn('resync list failed', { error: String(err) }),
+      );
+    }, resync * 1000);
+  }
+  await stopped;
   clearInterval(timer);
+  await Promise.all(informers.map((i) => i.stop()));
   await queue.shutdown();
-  log.info('etcd-operator stopped');
-  return 0;
+  await elector?.release();
+  server?.close();
+  log.info('etcd-operator stopped', lost ? { reason: 'lost the leader election lease' } : {});
+  return lost ? 1 : 0;
 }

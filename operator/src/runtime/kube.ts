@@ -92,6 +92,56 @@ export class Kube {
     return this.request('PATCH', path, patch, 'application/merge-patch+json');
   }
 
+  /**
+   * Watches `path` (a collection) from `resourceVersion`: calls onEvent for each event until the server
+   * ends the stream or `signal` aborts. Resolves with why it ended: 'gone' (410: the version is too old,
+   * relist), 'closed', or 'aborted'.
+   */
+  watch(path: string, resourceVersion: string, onEvent: (type: string, obj: Obj) => void, signal: AbortSignal): Promise<'gone' | 'closed' | 'aborted'> {
+    return new Promise((resolve, reject) => {
+      const sep = path.includes('?') ? '&' : '?';
+      const url = `${this.server}${path}${sep}watch=1&allowWatchBookmarks=true&resourceVersion=${encodeURIComponent(resourceVersion)}`;
+      const req = https.request(url, { ...this.options, method: 'GET', headers: { ...(this.options.headers as Record<string, string>), accept: 'application/json' } }, (res) => {
+        if (res.statusCode === 410) {
+          res.resume();
+          resolve('gone');
+          return;
+        }
+        if ((res.statusCode ?? 0) >= 300) {
+          res.resume();
+          reject(new KubeError(res.statusCode ?? 0, `watch ${path}: ${res.statusCode}`));
+          return;
+        }
+        let buf = '';
+        let gone = false;
+        res.on('data', (c: Buffer) => {
+          buf += c.toString();
+          for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+            const line = buf.slice(0, i);
+            buf = buf.slice(i + 1);
+            if (!line.trim()) continue;
+            const ev = JSON.parse(line) as { type: string; object: Obj & { code?: number } };
+            if (ev.type === 'ERROR') {
+              if (ev.object.code === 410) gone = true;
+              continue;
+            }
+            onEvent(ev.type, ev.object);
+          }
+        });
+        res.on('end', () => resolve(gone ? 'gone' : 'closed'));
+        res.on('error', () => resolve('closed'));
+      });
+      const abort = (): void => {
+        req.destroy();
+        resolve('aborted');
+      };
+      if (signal.aborted) abort();
+      signal.addEventListener('abort', abort, { once: true });
+      req.on('error', (err) => (signal.aborted ? resolve('aborted') : reject(err)));
+      req.end();
+    });
+  }
+
   async delete(path: string): Promise<void> {
     try {
       await this.request('DELETE', path);

@@ -6,6 +6,7 @@ import { etcdClusterSpec, type Condition, type EtcdCluster, type EtcdClusterStat
 import { EtcdAdmin, EtcdCallError, type MemberInfo } from '../../etcd/admin.js';
 import { bootstrapConfig, clientService, labels, pdb, peerService, statefulSet, type Owner } from '../../resources/builders.js';
 import { CLIENT_PORT, clientURL, initialCluster, memberHost, names, ordinalOf, peerURL } from '../../resources/names.js';
+import type { EventRecorder } from '../../runtime/events.js';
 import type { Kube, Obj } from '../../runtime/kube.js';
 import type { Logger } from '../../runtime/log.js';
 import { plan, type Observed, type Step } from './planner.js';
@@ -26,6 +27,7 @@ export class EtcdClusterController {
   constructor(
     private readonly kube: Kube,
     private readonly log: Logger,
+    private readonly events?: EventRecorder,
   ) {}
 
   async reconcile(namespace: string, name: string): Promise<Result> {
@@ -49,6 +51,10 @@ export class EtcdClusterController {
       const step = plan(o.observed);
       log.info('reconcile', { step: step.kind, ...('ordinal' in step ? { ordinal: step.ordinal } : {}), ...('id' in step ? { member: step.id } : {}) });
       const result = await this.act(owner, spec, step, o, admin);
+      const what = eventFor(step);
+      if (what && this.events) {
+        await this.events.record({ apiVersion: 'etcdts.dev/v1alpha1', kind: 'EtcdCluster', name, namespace, uid: ec.metadata.uid }, what[0], what[1], what[2]);
+      }
       await this.writeStatus(ec, this.status(ec, owner, o, step), conditionsFor(step, o));
       return result;
     } finally {
@@ -69,7 +75,7 @@ export class EtcdClusterController {
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
     const pods = await this.kube.list<Pod>(`${ns}/pods`, selector);
-    const claims = await this.kube.list<{ metadata: { name: string } }>(`${ns}/persistentvolumeclaims`, selector);
+    const claims = await this.kube.list<{ metadata: { name: string; uid?: string } }>(`${ns}/persistentvolumeclaims`, selector);
     const ordinal = (n: string, prefix: string): number | undefined => {
       const m = new RegExp(`^${prefix}-(\\d+)$`).exec(n);
       return m ? Number(m[1]) : undefined;
@@ -80,9 +86,12 @@ export class EtcdClusterController {
       if (ord !== undefined && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) readyPods.add(ord);
     }
     const claimOrdinals = new Set<number>();
+    const claimUid = new Map<number, string>();
     for (const c of claims) {
       const ord = ordinal(c.metadata.name, `data-${names.statefulSet(owner)}`);
-      if (ord !== undefined) claimOrdinals.add(ord);
+      if (ord === undefined) continue;
+      claimOrdinals.add(ord);
+      if (c.metadata.uid) claimUid.set(ord, c.metadata.uid);
     }
     let members: MemberInfo[] | undefined;
     let clusterId: string | undefined;
@@ -96,6 +105,19 @@ export class EtcdClusterController {
       } catch {
         members = undefined;
       }
+    }
+    // which claim each member's data is on (recorded in the bootstrap ConfigMap once its pod is ready): a
+    // different claim now means the data was lost
+    const recorded = config?.data ?? {};
+    const lostData = new Set<number>();
+    const record: Record<string, string> = {};
+    for (const m of members ?? []) {
+      const ord = ordinalOf(owner, m.peerURLs[0] ?? '');
+      if (ord === undefined) continue;
+      const was = recorded[`claim-${ord}`];
+      const now = claimUid.get(ord);
+      if (was !== undefined && was !== now) lostData.add(ord);
+      else if (was === undefined && now !== undefined && readyPods.has(ord)) record[`claim-${ord}`] = now;
     }
     const problems: string[] = [];
     for (const [what, ref] of Object.entries(spec.tls ?? {})) {
@@ -114,15 +136,18 @@ export class EtcdClusterController {
       statefulSetReplicas: sts?.spec.replicas,
       readyPods,
       claims: claimOrdinals,
+      lostData,
       members: members?.map((m) => ({ id: m.id, name: m.name, peerURL: m.peerURLs[0] ?? '', isLearner: m.isLearner })),
       leaderId,
     };
-    return { observed, members, clusterId, leaderId, bootstrapState: config?.data?.['initial-cluster-state'] };
+    return { observed, members, clusterId, leaderId, bootstrapState: config?.data?.['initial-cluster-state'], record };
   }
 
   private async act(owner: Owner, spec: Observed['spec'], step: Step, o: Awaited<ReturnType<EtcdClusterController['observe']>>, admin: EtcdAdmin): Promise<Result> {
     const ns = `/api/v1/namespaces/${owner.namespace}`;
     const stsPath = `/apis/apps/v1/namespaces/${owner.namespace}/statefulsets/${names.statefulSet(owner)}`;
+    const configPath = `${ns}/configmaps/${names.bootstrap(owner)}`;
+    if (Object.keys(o.record).length > 0 && o.observed.bootstrapConfigExists) await this.kube.mergePatch(configPath, { data: o.record });
     switch (step.kind) {
       case 'Degraded':
       case 'Paused':
@@ -148,8 +173,11 @@ export class EtcdClusterController {
       case 'AddLearner': {
         // a member that joins reads `existing` and the cluster it joins from the bootstrap ConfigMap
         const size = Math.max(step.ordinal + 1, o.observed.statefulSetReplicas ?? 0);
-        await this.kube.mergePatch(`${ns}/configmaps/${names.bootstrap(owner)}`, { data: { 'initial-cluster': initialCluster(owner, size), 'initial-cluster-state': 'existing' } });
+        // the new member's claim is recorded once its pod is ready (a stale record would call it lost)
+        await this.kube.mergePatch(configPath, { data: { 'initial-cluster': initialCluster(owner, size), 'initial-cluster-state': 'existing', [`claim-${step.ordinal}`]: null } });
         await admin.memberAdd(peerURL(owner, step.ordinal), true);
+        // for the e2e test of an operator that dies between MemberAdd and the StatefulSet change
+        if (process.env['ETCD_TS_OPERATOR_CRASH_AFTER'] === 'MemberAdd') process.kill(process.pid, 'SIGKILL');
         return { requeueAfterMs: 0 };
       }
       case 'ScaleStatefulSet':
@@ -176,6 +204,7 @@ export class EtcdClusterController {
       }
       case 'DeleteClaim':
         await this.kube.delete(`${ns}/persistentvolumeclaims/${names.pvc(owner, step.ordinal)}`);
+        await this.kube.mergePatch(configPath, { data: { [`claim-${step.ordinal}`]: null } });
         return { requeueAfterMs: 1000 };
       case 'Settled':
         // bootstrap is over once every initial member is up: a pod that starts later joins an existing cluster
@@ -222,6 +251,28 @@ export class EtcdClusterController {
     const next = { ...status, conditions };
     if (JSON.stringify(next) === JSON.stringify(ec.status)) return;
     await this.kube.mergePatch(`${API}/namespaces/${ec.metadata.namespace}/etcdclusters/${ec.metadata.name}/status`, { status: next });
+  }
+}
+
+/** The Event a step is worth: [type, reason, message]; waiting and settled steps record nothing. */
+function eventFor(step: Step): ['Normal' | 'Warning', string, string] | undefined {
+  switch (step.kind) {
+    case 'CreateStatefulSet':
+      return ['Normal', 'Bootstrapping', `created the StatefulSet: ${step.replicas} members bootstrap together`];
+    case 'AddLearner':
+      return ['Normal', 'MemberAdded', `added ordinal ${step.ordinal} as a learner`];
+    case 'PromoteLearner':
+      return ['Normal', 'MemberPromoted', `promoted learner ${step.id} (ordinal ${step.ordinal}) to voter`];
+    case 'RemoveMember':
+      return ['Normal', 'MemberRemoved', `removed member ${step.id}: ${step.reason}`];
+    case 'MoveLeader':
+      return ['Normal', 'LeaderMoved', `moved leadership from ${step.from} to ${step.to}`];
+    case 'ScaleStatefulSet':
+      return ['Normal', 'Scaled', `StatefulSet replicas set to ${step.replicas}`];
+    case 'DeleteClaim':
+      return ['Normal', 'ClaimDeleted', `deleted the claim of removed ordinal ${step.ordinal}`];
+    default:
+      return undefined;
   }
 }
 

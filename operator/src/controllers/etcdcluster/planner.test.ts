@@ -105,6 +105,12 @@ describe('planner', () => {
     assert.deepEqual(plan(world({ members: [member(0), member(2)] })), { kind: 'AddLearner', ordinal: 1 });
   });
 
+  it('a member whose data was lost is removed (leadership moved first), then re-added as a learner', () => {
+    assert.deepEqual(plan(world({ lostData: new Set([1]) })), { kind: 'RemoveMember', id: '11', reason: 'the data of member 11 (ordinal 1) was lost' });
+    assert.deepEqual(plan(world({ lostData: new Set([0]) })), { kind: 'MoveLeader', from: '10', to: '11' });
+    assert.deepEqual(plan(world({ lostData: new Set([1]), members: [member(0), member(2)] })), { kind: 'AddLearner', ordinal: 1 });
+  });
+
   it('waits while no member answers', () => {
     assert.equal(plan(world({ members: undefined })).kind, 'Wait');
   });

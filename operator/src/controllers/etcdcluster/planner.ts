@@ -34,6 +34,9 @@ export interface Observed {
   readonly readyPods: ReadonlySet<number>;
   /** ordinals that still have a claim */
   readonly claims: ReadonlySet<number>;
+  /** ordinals whose claim is not the one their member's data was on (deleted and re-created): the member
+   *  lost its data and must be removed and added again as a learner */
+  readonly lostData?: ReadonlySet<number>;
   /** the member list from any member that answered; undefined when none did */
   readonly members: readonly ObservedMember[] | undefined;
   /** hex id of the leader, when known */
@@ -83,6 +86,18 @@ export function plan(o: Observed): Step {
   }
 
   for (const m of strays) return { kind: 'RemoveMember', id: m.id, reason: `member ${m.id} (${m.peerURL}) belongs to no ordinal of this cluster` };
+
+  // a member whose data is gone may not come back as itself (it could vote twice in a term): remove it
+  for (const ord of [...(o.lostData ?? [])].sort((a, b) => a - b)) {
+    const m = byOrdinal.get(ord);
+    if (!m) continue;
+    if (m.id === o.leaderId) {
+      const to = [...byOrdinal.entries()].find(([k, x]) => k !== ord && !x.isLearner && o.readyPods.has(k))?.[1];
+      if (!to) return { kind: 'Wait', reason: 'NoLeaderTransferee', message: 'no ready voter to move leadership to' };
+      return { kind: 'MoveLeader', from: m.id, to: to.id };
+    }
+    return { kind: 'RemoveMember', id: m.id, reason: `the data of member ${m.id} (ordinal ${ord}) was lost` };
+  }
 
   // an ordinal within the StatefulSet without a member (its member was removed): add it back as a learner
   for (let ord = 0; ord < Math.min(size, o.spec.replicas); ord++) if (!byOrdinal.has(ord)) return { kind: 'AddLearner', ordinal: ord };
