@@ -4,7 +4,9 @@
 // and nothing is created; deleting the EtcdCluster garbage-collects what it owns.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { etcdctl } from '../support/etcdctl.js';
@@ -125,12 +127,13 @@ describe('the operator reconciles EtcdClusters', () => {
       .slice(checkedUpTo)
       .split('\n')
       .filter((l) => l.includes('"msg":"reconcile"') && l.includes('"etcdcluster":"op/main"'))
-      .map((l) => JSON.parse(l) as { step: string; member?: string; ordinal?: number });
+      .map((l) => JSON.parse(l) as { step: string; member?: string; ordinal?: number; leader?: string });
     checkedUpTo = logs.length;
     let open: string | undefined;
     let begins = 0;
     for (const s of steps) {
       const who = s.member ?? String(s.ordinal);
+      if (s.step === 'RemoveMember') assert.notEqual(s.member, s.leader, `member ${s.member} removed while it led`);
       if (s.step === begin) {
         assert.ok(open === undefined || open === who, `${begin} for ${who} while the change for ${open} was not finished: ${JSON.stringify(steps.map((x) => x.step))}`);
         if (open === undefined) begins++;
@@ -260,6 +263,42 @@ describe('the operator reconciles EtcdClusters', () => {
     metricsPort = port2;
   });
 
+  it('a cluster with TLS for clients and peers (Secrets with tls.crt, tls.key, ca.crt) becomes Available', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'etcd-ts-op-tls-'));
+    try {
+      const openssl = (args: string[]): void => {
+        execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+      };
+      openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=etcd-ts e2e CA']);
+      writeFileSync(join(dir, 'ext'), 'subjectAltName=DNS:*.secure.op.svc,DNS:*.secure.op.svc.cluster.local\nextendedKeyUsage=serverAuth,clientAuth\n');
+      openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'tls.key', '-out', 'tls.csr', '-subj', '/CN=secure']);
+      openssl(['x509', '-req', '-in', 'tls.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'tls.crt', '-days', '2', '-extfile', 'ext']);
+      const files = ['tls.crt', 'tls.key', 'ca.crt'].map((f) => `--from-file=${f}=${join(dir, f)}`);
+      assert.equal((await kubectl(['create', 'secret', 'generic', 'secure-certs', '-n', NS, ...files])).code, 0);
+      const applied = await kubectl(
+        ['apply', '-f', '-'],
+        `apiVersion: etcdts.dev/v1alpha1\nkind: EtcdCluster\nmetadata: {name: secure, namespace: ${NS}}\nspec: {version: "0.1.0", replicas: 3, pvcRetentionPolicy: Delete, tls: {client: {secretName: secure-certs}, peer: {secretName: secure-certs}, operator: {secretName: secure-certs}}}\n`,
+      );
+      assert.equal(applied.code, 0, applied.stderr);
+      await settled('secure', 3);
+      const ip = (await podIPs('secure'))[0]!;
+      const tlsArgs = [`--cacert=${join(dir, 'ca.crt')}`, '--insecure-skip-tls-verify'];
+      const list = await etcdctl(`${ip}:2379`, [...tlsArgs, 'member', 'list']);
+      assert.equal(list.code, 0, list.stderr);
+      assert.equal((list.stdout.match(/, https:\/\/secure-\d\.secure\.op\.svc:2380, https:\/\/secure-\d\.secure\.op\.svc:2379, false/g) ?? []).length, 3, list.stdout);
+      assert.notEqual((await etcdctl(`${ip}:2379`, ['--dial-timeout=2s', '--command-timeout=2s', 'get', 'x'])).code, 0, 'plain text is refused');
+      // pvcRetentionPolicy: Delete: the claims go with the cluster
+      assert.equal((await kubectl(['delete', 'etcdcluster', 'secure', '-n', NS])).code, 0);
+      await eventually(
+        'the claims of a Delete-policy cluster to be deleted with it',
+        async () => ((await kubectl(['get', 'pvc', '-n', NS, '-l', 'app.kubernetes.io/instance=secure', '-o', 'name'])).stdout.trim() === '' ? true : undefined),
+        90_000,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('a missing TLS Secret is Degraded with a clear message, and nothing is created', async () => {
     const applied = await kubectl(['apply', '-f', '-'], `apiVersion: etcdts.dev/v1alpha1\nkind: EtcdCluster\nmetadata: {name: tls, namespace: ${NS}}\nspec: {version: "0.1.0", replicas: 1, tls: {client: {secretName: nope}}}\n`);
     assert.equal(applied.code, 0, applied.stderr);
@@ -290,5 +329,8 @@ describe('the operator reconciles EtcdClusters', () => {
       },
       90_000,
     );
+    // the default pvcRetentionPolicy, Retain, keeps the members' data
+    const pvcs = await kubectl(['get', 'pvc', '-n', NS, '-l', 'app.kubernetes.io/instance=main', '-o', 'name']);
+    assert.equal(pvcs.stdout.trim().split('\n').length, 3, pvcs.stdout);
   });
 });

@@ -9,6 +9,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import { join } from 'node:path';
 import { repoRoot } from '../support/servers.js';
 import { ApiError, Rest } from './rest.js';
@@ -52,7 +53,7 @@ export interface Pod {
     subdomain?: string;
     restartPolicy?: string;
     containers: Container[];
-    volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string }; emptyDir?: object }>;
+    volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string }; emptyDir?: object; secret?: { secretName: string } }>;
   };
   status?: { phase?: string; podIP?: string };
 }
@@ -253,6 +254,14 @@ export class PodRunner {
         const pv = await this.rest.get<{ spec: { hostPath?: { path: string } } }>(`/api/v1/persistentvolumes/${pvc.spec.volumeName}`);
         if (!pv.spec.hostPath) return undefined;
         out.set(v.name, pv.spec.hostPath.path);
+      } else if (v.secret) {
+        // a Secret volume: one file per key, as the kubelet writes them
+        const secret = await this.rest.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${pod.metadata.namespace}/secrets/${v.secret.secretName}`).catch(() => undefined);
+        if (!secret) return undefined;
+        const dir = join(this.workDir, 'secrets', pod.metadata.uid ?? 'x', v.name);
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        for (const [k, b64] of Object.entries(secret.data ?? {})) writeFileSync(join(dir, k), Buffer.from(b64, 'base64'), { mode: 0o600 });
+        out.set(v.name, dir);
       } else {
         const dir = join(this.workDir, 'emptydir', pod.metadata.uid ?? 'x', v.name);
         mkdirSync(dir, { recursive: true });
@@ -463,8 +472,10 @@ function fieldRef(pod: Pod, path: string, ip: string): string {
 function httpProbe(p: Probe, ip: string, c: Container): Promise<boolean> {
   if (!p.httpGet) return Promise.resolve(true);
   const port = typeof p.httpGet.port === 'number' ? p.httpGet.port : (c.ports?.find((x) => x.name === p.httpGet!.port)?.containerPort ?? Number(p.httpGet.port));
+  const get = p.httpGet.scheme === 'HTTPS' ? https.get : http.get;
   return new Promise((resolve) => {
-    const req = http.get({ host: ip, port, path: p.httpGet!.path ?? '/', timeout: 1000 }, (res) => {
+    // as the kubelet: an HTTPS probe does not verify the certificate
+    const req = get({ host: ip, port, path: p.httpGet!.path ?? '/', timeout: 1000, rejectUnauthorized: false }, (res) => {
       res.resume();
       resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
     });

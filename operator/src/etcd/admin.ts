@@ -1,7 +1,7 @@
 // The operator's etcd client for membership and maintenance calls, over etcd-node's (and etcd's) gRPC
 // API: MemberList, MemberAdd, MemberPromote, MemberRemove, MoveLeader, Status. A call goes to the
 // first endpoint that answers; MoveLeader goes to the leader's own endpoint.
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { ClusterClient, MaintenanceClient, type Member } from '../../../etcd-node/src/gen/etcdserverpb/rpc.js';
 
 const DEADLINE_MS = 3000;
@@ -36,21 +36,34 @@ export interface MemberInfo {
 const hex = (id: bigint): string => id.toString(16);
 const info = (m: Member): MemberInfo => ({ id: hex(m.ID), name: m.name, peerURLs: m.peerURLs, clientURLs: m.clientURLs, isLearner: m.isLearner });
 
+/** TLS to the members: the CA that signed their certificates, and the operator's own certificate. */
+export interface AdminTls {
+  ca: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+}
+
 export class EtcdAdmin {
   private readonly clusters = new Map<string, ClusterClient>();
   private readonly maint = new Map<string, MaintenanceClient>();
+  private readonly creds: ChannelCredentials;
 
-  constructor(private readonly endpoints: readonly string[]) {}
+  constructor(
+    private readonly endpoints: readonly string[],
+    tls?: AdminTls,
+  ) {
+    this.creds = tls ? credentials.createSsl(tls.ca, tls.key ?? null, tls.cert ?? null) : credentials.createInsecure();
+  }
 
   private cluster(ep: string): ClusterClient {
     let c = this.clusters.get(ep);
-    if (!c) this.clusters.set(ep, (c = new ClusterClient(ep, credentials.createInsecure())));
+    if (!c) this.clusters.set(ep, (c = new ClusterClient(ep, this.creds)));
     return c;
   }
 
   private maintenance(ep: string): MaintenanceClient {
     let c = this.maint.get(ep);
-    if (!c) this.maint.set(ep, (c = new MaintenanceClient(ep, credentials.createInsecure())));
+    if (!c) this.maint.set(ep, (c = new MaintenanceClient(ep, this.creds)));
     return c;
   }
 

@@ -54,15 +54,21 @@ export function clientService(o: Owner): Obj {
   };
 }
 
+/** https when the spec gives the peers (or clients) a TLS Secret. */
+export const peerScheme = (spec: EtcdClusterSpec): 'http' | 'https' => (spec.tls?.peer ? 'https' : 'http');
+export const clientScheme = (spec: EtcdClusterSpec): 'http' | 'https' => (spec.tls?.client ? 'https' : 'http');
+
 /** The pods read --initial-cluster and --initial-cluster-state from here (flipped to existing after bootstrap). */
-export function bootstrapConfig(o: Owner, initialMembers: number, state: 'new' | 'existing'): Obj {
+export function bootstrapConfig(o: Owner, spec: EtcdClusterSpec, initialMembers: number, state: 'new' | 'existing'): Obj {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: meta(o, names.bootstrap(o)),
-    data: { 'initial-cluster': initialCluster(o, initialMembers), 'initial-cluster-state': state },
+    data: { 'initial-cluster': initialCluster(o, initialMembers, peerScheme(spec)), 'initial-cluster-state': state },
   };
 }
+
+const TLS_DIR = '/etc/etcd/tls';
 
 export function pdb(o: Owner, spec: EtcdClusterSpec): Obj {
   return {
@@ -84,8 +90,36 @@ function optionArgs(spec: EtcdClusterSpec): string[] {
   return out;
 }
 
+/** Secret volumes and etcd-node's TLS flags for the spec's client and peer Secrets (tls.crt, tls.key,
+ *  ca.crt). Peers verify each other's certificates (--peer-client-cert-auth); clients are not required to
+ *  present one (the probes and clients without certificates still connect; auth can name users). */
+function tlsParts(spec: EtcdClusterSpec): { args: string[]; volumes: Obj[]; mounts: Obj[] } {
+  const args: string[] = [];
+  const volumes: Obj[] = [];
+  const mounts: Obj[] = [];
+  if (spec.tls?.client) {
+    volumes.push({ name: 'client-tls', secret: { secretName: spec.tls.client.secretName } });
+    mounts.push({ name: 'client-tls', mountPath: `${TLS_DIR}/client`, readOnly: true });
+    args.push(`--cert-file=${TLS_DIR}/client/tls.crt`, `--key-file=${TLS_DIR}/client/tls.key`, `--trusted-ca-file=${TLS_DIR}/client/ca.crt`);
+  }
+  if (spec.tls?.peer) {
+    volumes.push({ name: 'peer-tls', secret: { secretName: spec.tls.peer.secretName } });
+    mounts.push({ name: 'peer-tls', mountPath: `${TLS_DIR}/peer`, readOnly: true });
+    args.push(
+      `--peer-cert-file=${TLS_DIR}/peer/tls.crt`,
+      `--peer-key-file=${TLS_DIR}/peer/tls.key`,
+      `--peer-trusted-ca-file=${TLS_DIR}/peer/ca.crt`,
+      '--peer-client-cert-auth',
+    );
+  }
+  return { args, volumes, mounts };
+}
+
 export function statefulSet(o: Owner, spec: EtcdClusterSpec, replicas: number): Obj {
   const host = `$(POD_NAME).${names.peerService(o)}.${o.namespace}.svc`;
+  const cs = clientScheme(spec);
+  const ps = peerScheme(spec);
+  const tls = tlsParts(spec);
   const podLabels = { ...(spec.pod?.labels ?? {}), ...labels(o) };
   const configKey = (key: string): Obj => ({ configMapKeyRef: { name: names.bootstrap(o), key } });
   return {
@@ -114,11 +148,12 @@ export function statefulSet(o: Owner, spec: EtcdClusterSpec, replicas: number): 
               args: [
                 '--name=$(POD_NAME)',
                 '--data-dir=/var/lib/etcd/data',
-                `--listen-client-urls=http://$(POD_IP):${CLIENT_PORT}`,
-                `--advertise-client-urls=http://${host}:${CLIENT_PORT}`,
-                `--listen-peer-urls=http://$(POD_IP):${PEER_PORT}`,
-                `--initial-advertise-peer-urls=http://${host}:${PEER_PORT}`,
+                `--listen-client-urls=${cs}://$(POD_IP):${CLIENT_PORT}`,
+                `--advertise-client-urls=${cs}://${host}:${CLIENT_PORT}`,
+                `--listen-peer-urls=${ps}://$(POD_IP):${PEER_PORT}`,
+                `--initial-advertise-peer-urls=${ps}://${host}:${PEER_PORT}`,
                 `--initial-cluster-token=${o.namespace}-${o.name}-${o.uid}`,
+                ...tls.args,
                 ...optionArgs(spec),
               ],
               env: [
@@ -131,12 +166,13 @@ export function statefulSet(o: Owner, spec: EtcdClusterSpec, replicas: number): 
                 { name: 'client', containerPort: CLIENT_PORT },
                 { name: 'peer', containerPort: PEER_PORT },
               ],
-              readinessProbe: { httpGet: { path: '/readyz', port: CLIENT_PORT }, periodSeconds: 5 },
-              livenessProbe: { httpGet: { path: '/livez', port: CLIENT_PORT }, periodSeconds: 10, failureThreshold: 6 },
+              readinessProbe: { httpGet: { path: '/readyz', port: CLIENT_PORT, scheme: cs.toUpperCase() }, periodSeconds: 5 },
+              livenessProbe: { httpGet: { path: '/livez', port: CLIENT_PORT, scheme: cs.toUpperCase() }, periodSeconds: 10, failureThreshold: 6 },
               ...(spec.pod?.resources ? { resources: spec.pod.resources } : {}),
-              volumeMounts: [{ name: 'data', mountPath: '/var/lib/etcd' }],
+              volumeMounts: [{ name: 'data', mountPath: '/var/lib/etcd' }, ...tls.mounts],
             },
           ],
+          ...(tls.volumes.length > 0 ? { volumes: tls.volumes } : {}),
         },
       },
       volumeClaimTemplates: [

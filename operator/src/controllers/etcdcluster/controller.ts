@@ -3,8 +3,8 @@
 // to look again. Errors are thrown: the workqueue retries with backoff.
 import { status } from '@grpc/grpc-js';
 import { etcdClusterSpec, type Condition, type EtcdCluster, type EtcdClusterStatus, type MemberStatus } from '../../api/etcd-cluster.js';
-import { EtcdAdmin, EtcdCallError, type MemberInfo } from '../../etcd/admin.js';
-import { bootstrapConfig, clientService, labels, pdb, peerService, statefulSet, type Owner } from '../../resources/builders.js';
+import { EtcdAdmin, EtcdCallError, type AdminTls, type MemberInfo } from '../../etcd/admin.js';
+import { bootstrapConfig, clientScheme, clientService, labels, pdb, peerScheme, peerService, statefulSet, type Owner } from '../../resources/builders.js';
 import { CLIENT_PORT, clientURL, initialCluster, memberHost, names, ordinalOf, peerURL } from '../../resources/names.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import type { Kube, Obj } from '../../runtime/kube.js';
@@ -45,11 +45,17 @@ export class EtcdClusterController {
     const spec = parsed.data;
     const admin = new EtcdAdmin(
       Array.from({ length: Math.max(spec.replicas, 1) + 2 }, (_, i) => `${memberHost(owner, i)}:${CLIENT_PORT}`),
+      await this.adminTls(namespace, spec),
     );
     try {
       const o = await this.observe(owner, spec, admin);
       const step = plan(o.observed);
-      log.info('reconcile', { step: step.kind, ...('ordinal' in step ? { ordinal: step.ordinal } : {}), ...('id' in step ? { member: step.id } : {}) });
+      log.info('reconcile', {
+        step: step.kind,
+        ...('ordinal' in step ? { ordinal: step.ordinal } : {}),
+        ...('id' in step ? { member: step.id } : {}),
+        ...(o.leaderId ? { leader: o.leaderId } : {}),
+      });
       const result = await this.act(owner, spec, step, o, admin);
       const what = eventFor(step);
       if (what && this.events) {
@@ -60,6 +66,19 @@ export class EtcdClusterController {
     } finally {
       admin.close();
     }
+  }
+
+  /** The operator's TLS to the members: the client Secret's CA, and its own certificate if given. */
+  private async adminTls(namespace: string, spec: Observed['spec']): Promise<AdminTls | undefined> {
+    if (!spec.tls?.client) return undefined;
+    const read = async (name: string): Promise<Record<string, string>> =>
+      (await this.kube.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/secrets/${name}`))?.data ?? {};
+    const client = await read(spec.tls.client.secretName);
+    const own = spec.tls.operator ? await read(spec.tls.operator.secretName) : {};
+    const b = (v: string | undefined): Buffer | undefined => (v === undefined ? undefined : Buffer.from(v, 'base64'));
+    const ca = b(client['ca.crt']);
+    if (!ca) return undefined; // reported as a problem by observe()
+    return { ca, cert: b(own['tls.crt']), key: b(own['tls.key']) };
   }
 
   private async observe(owner: Owner, spec: Observed['spec'], admin: EtcdAdmin) {
@@ -122,9 +141,14 @@ export class EtcdClusterController {
     const problems: string[] = [];
     for (const [what, ref] of Object.entries(spec.tls ?? {})) {
       if (!ref) continue;
-      const secret = await this.kube.get(`${ns}/secrets/${ref.secretName}`);
-      if (!secret) problems.push(`tls.${what}: Secret ${owner.namespace}/${ref.secretName} not found`);
-      else problems.push(`tls.${what}: TLS is not supported by this operator version yet`);
+      const secret = await this.kube.get<{ data?: Record<string, string> }>(`${ns}/secrets/${ref.secretName}`);
+      if (!secret) {
+        problems.push(`tls.${what}: Secret ${owner.namespace}/${ref.secretName} not found`);
+        continue;
+      }
+      const need = what === 'operator' ? ['tls.crt', 'tls.key'] : ['tls.crt', 'tls.key', 'ca.crt'];
+      const missing = need.filter((k) => secret.data?.[k] === undefined);
+      if (missing.length > 0) problems.push(`tls.${what}: Secret ${owner.namespace}/${ref.secretName} has no ${missing.join(', ')}`);
     }
     const observed: Observed = {
       cluster: owner,
@@ -157,7 +181,7 @@ export class EtcdClusterController {
         await this.kube.create(`${ns}/services`, clientService(owner));
         return { requeueAfterMs: 0 };
       case 'CreateBootstrapConfig':
-        await this.kube.create(`${ns}/configmaps`, bootstrapConfig(owner, step.initialMembers, 'new'));
+        await this.kube.create(`${ns}/configmaps`, bootstrapConfig(owner, spec, step.initialMembers, 'new'));
         return { requeueAfterMs: 0 };
       case 'CreateStatefulSet': {
         const sts = statefulSet(owner, spec, step.replicas);
@@ -174,8 +198,10 @@ export class EtcdClusterController {
         // a member that joins reads `existing` and the cluster it joins from the bootstrap ConfigMap
         const size = Math.max(step.ordinal + 1, o.observed.statefulSetReplicas ?? 0);
         // the new member's claim is recorded once its pod is ready (a stale record would call it lost)
-        await this.kube.mergePatch(configPath, { data: { 'initial-cluster': initialCluster(owner, size), 'initial-cluster-state': 'existing', [`claim-${step.ordinal}`]: null } });
-        await admin.memberAdd(peerURL(owner, step.ordinal), true);
+        await this.kube.mergePatch(configPath, {
+          data: { 'initial-cluster': initialCluster(owner, size, peerScheme(spec)), 'initial-cluster-state': 'existing', [`claim-${step.ordinal}`]: null },
+        });
+        await admin.memberAdd(peerURL(owner, step.ordinal, peerScheme(spec)), true);
         // for the e2e test of an operator that dies between MemberAdd and the StatefulSet change
         if (process.env['ETCD_TS_OPERATOR_CRASH_AFTER'] === 'MemberAdd') process.kill(process.pid, 'SIGKILL');
         return { requeueAfterMs: 0 };
@@ -220,7 +246,7 @@ export class EtcdClusterController {
         id: m.id,
         name: m.name,
         peerURL: m.peerURLs[0] ?? '',
-        clientURL: m.clientURLs[0] ?? (ord !== undefined ? clientURL(owner, ord) : ''),
+        clientURL: m.clientURLs[0] ?? (ord !== undefined ? clientURL(owner, ord, clientScheme(ec.spec)) : ''),
         isLearner: m.isLearner,
         isLeader: m.id === o.leaderId,
         healthy: ord !== undefined && o.observed.readyPods.has(ord),

@@ -1,0 +1,62 @@
+// The objects an EtcdCluster owns, as built from specs: owner references, bootstrap configuration, the
+// etcd-node flags, probes, claims, PDB quorum, and TLS when the spec names Secrets.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { etcdClusterSpec } from '../api/etcd-cluster.js';
+import { bootstrapConfig, pdb, peerService, statefulSet } from './builders.js';
+
+const owner = { name: 'main', namespace: 'db', uid: 'u-1' };
+type Any = Record<string, unknown>;
+const container = (sts: Any): Any => at(sts, 'spec', 'template', 'spec', 'containers', 0) as Any;
+/** The value at a path of plain data. */
+function at(o: unknown, ...path: Array<string | number>): unknown {
+  return path.reduce<unknown>((x, k) => (x as Record<string | number, unknown>)[k], o);
+}
+
+describe('builders', () => {
+  it('owned objects carry the controller owner reference and the cluster labels', () => {
+    const svc = peerService(owner);
+    assert.deepEqual(at(svc, 'metadata', 'ownerReferences', 0), { apiVersion: 'etcdts.dev/v1alpha1', kind: 'EtcdCluster', name: 'main', uid: 'u-1', controller: true, blockOwnerDeletion: true });
+    assert.equal(at(svc, 'metadata', 'labels', 'app.kubernetes.io/instance'), 'main');
+    assert.equal(at(svc, 'spec', 'publishNotReadyAddresses'), true, 'joining members resolve before they are ready');
+  });
+
+  it('bootstrap configuration lists the initial members; the PDB keeps quorum', () => {
+    const spec = etcdClusterSpec.parse({ version: '0.1.0', replicas: 5 });
+    const cm = bootstrapConfig(owner, spec, 3, 'new');
+    assert.deepEqual(cm['data'], {
+      'initial-cluster': 'main-0=http://main-0.main.db.svc:2380,main-1=http://main-1.main.db.svc:2380,main-2=http://main-2.main.db.svc:2380',
+      'initial-cluster-state': 'new',
+    });
+    assert.equal(((pdb(owner, spec)['spec'] as Any)['minAvailable']), 3);
+  });
+
+  it('the StatefulSet runs etcd-node with the spec options, probes and a claim per member', () => {
+    const spec = etcdClusterSpec.parse({ version: '0.2.0', options: { snapshotCount: 5000, heartbeatInterval: 100, electionTimeout: 1000 }, storage: { size: '2Gi', storageClassName: 'fast' } });
+    const sts = statefulSet(owner, spec, 3);
+    const c = container(sts);
+    assert.equal(c['image'], 'ghcr.io/etcd-ts/etcd-node:0.2.0');
+    const args = c['args'] as string[];
+    for (const a of ['--snapshot-count=5000', '--heartbeat-interval=100', '--election-timeout=1000', '--advertise-client-urls=http://$(POD_NAME).main.db.svc:2379', '--initial-cluster-token=db-main-u-1']) {
+      assert.ok(args.includes(a), `${a} in ${args.join(' ')}`);
+    }
+    assert.equal(at(c, 'readinessProbe', 'httpGet', 'path'), '/readyz');
+    assert.deepEqual(at(sts, 'spec', 'volumeClaimTemplates', 0, 'spec'), { accessModes: ['ReadWriteOnce'], storageClassName: 'fast', resources: { requests: { storage: '2Gi' } } });
+  });
+
+  it('TLS Secrets become volumes, etcd-node flags, https URLs and HTTPS probes', () => {
+    const spec = etcdClusterSpec.parse({ version: '0.1.0', tls: { client: { secretName: 'c' }, peer: { secretName: 'p' } } });
+    const sts = statefulSet(owner, spec, 3);
+    const c = container(sts);
+    const args = c['args'] as string[];
+    for (const a of ['--cert-file=/etc/etcd/tls/client/tls.crt', '--peer-client-cert-auth', '--listen-peer-urls=https://$(POD_IP):2380', '--advertise-client-urls=https://$(POD_NAME).main.db.svc:2379']) {
+      assert.ok(args.includes(a), `${a} in ${args.join(' ')}`);
+    }
+    assert.equal(at(c, 'readinessProbe', 'httpGet', 'scheme'), 'HTTPS');
+    assert.deepEqual(at(sts, 'spec', 'template', 'spec', 'volumes'), [
+      { name: 'client-tls', secret: { secretName: 'c' } },
+      { name: 'peer-tls', secret: { secretName: 'p' } },
+    ]);
+    assert.match(String(at(bootstrapConfig(owner, spec, 1, 'new'), 'data', 'initial-cluster')), /^main-0=https:/);
+  });
+});
