@@ -1,6 +1,7 @@
 // `npm run bench`: the same load against etcd-node and (when installed) Debian's etcd, interleaved in one
 // run, on this machine; prints a table with the ratio etcd-node / etcd. It measures; it never fails on a
-// figure. Options: BENCH_TOTAL (requests per case, default 20000).
+// figure. Options: BENCH_TOTAL (requests per case, default 20000), BENCH_MEMBERS (1 or 3, default 1: with
+// 3, each server runs as a 3-member cluster on loopback and the load goes to the first member).
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -9,6 +10,7 @@ import { join } from 'node:path';
 import { runLoad, type LoadResult, type LoadSpec } from './load.js';
 
 const TOTAL = Number(process.env.BENCH_TOTAL ?? 20000);
+const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 1);
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -31,26 +33,33 @@ function which(cmd: string): string | undefined {
 interface Target {
   name: string;
   endpoint: string;
+  /** the member the load goes to (its RSS is reported) */
   child: ChildProcess;
+  children: ChildProcess[];
   dir: string;
 }
 
 async function start(name: string, file: string, prefix: string[]): Promise<Target> {
   const dir = mkdtempSync(join(tmpdir(), `bench-${name}-`));
-  const [c, p] = [await freePort(), await freePort()];
-  const child = spawn(file, [
-    ...prefix, '--name', 'b1', '--data-dir', join(dir, 'data'),
-    '--listen-client-urls', `http://127.0.0.1:${c}`, '--advertise-client-urls', `http://127.0.0.1:${c}`,
-    '--listen-peer-urls', `http://127.0.0.1:${p}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${p}`,
-    '--initial-cluster', `b1=http://127.0.0.1:${p}`, '--log-level', 'error',
-  ], { stdio: 'ignore' });
-  const endpoint = `127.0.0.1:${c}`;
+  const ports: Array<[number, number]> = [];
+  for (let i = 0; i < MEMBERS; i++) ports.push([await freePort(), await freePort()]);
+  const cluster = ports.map(([, p], i) => `b${i + 1}=http://127.0.0.1:${p}`).join(',');
+  const children = ports.map(([c, p], i) =>
+    spawn(file, [
+      ...prefix, '--name', `b${i + 1}`, '--data-dir', join(dir, `data${i + 1}`),
+      '--listen-client-urls', `http://127.0.0.1:${c}`, '--advertise-client-urls', `http://127.0.0.1:${c}`,
+      '--listen-peer-urls', `http://127.0.0.1:${p}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${p}`,
+      '--initial-cluster', cluster, '--log-level', 'error',
+    ], { stdio: 'ignore' }),
+  );
+  const child = children[0]!;
+  const endpoint = `127.0.0.1:${ports[0]![0]}`;
   for (let i = 0; i < 100; i++) {
     const r = await runLoad({ endpoint, op: 'put', clients: 1, conns: 1, total: 1, valueSize: 8 }).catch(() => undefined);
     if (r && r.errors === 0) break;
     await new Promise((res) => setTimeout(res, 200));
   }
-  return { name, endpoint, child, dir };
+  return { name, endpoint, child, children, dir };
 }
 
 function rssOf(pid: number | undefined): string {
@@ -72,7 +81,7 @@ async function main(): Promise<void> {
   if (etcd) targets.push(await start('etcd', etcd, []));
   else console.log("etcd not installed: only etcd-node is measured (apt-get install etcd-server for the comparison)");
 
-  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}`);
+  console.log(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}; ${MEMBERS} member(s) per server`);
   const cases: Array<Omit<LoadSpec, 'endpoint'>> = [
     { op: 'put', clients: 1, conns: 1, total: Math.min(TOTAL, 2000), valueSize: 256 },
     { op: 'put', clients: 64, conns: 8, total: TOTAL, valueSize: 256 },
@@ -95,7 +104,8 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const t of targets) {
-      t.child.kill('SIGTERM');
+      for (const c of t.children) c.kill('SIGTERM');
+      await new Promise((r) => setTimeout(r, 500));
       rmSync(t.dir, { recursive: true, force: true });
     }
   }
