@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Etcd3, type IOptions } from 'etcd3';
 import { startCluster, type LocalCluster } from '../support/cluster.js';
-import { prng } from '../support/prng.js';
+import { seededRandom as prng } from '../../etcd-node/src/raft/sim-member.js';
 import { skipUnless } from '../support/servers.js';
 
 const ROUNDS = 3;

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { Etcd3, type IOptions } from 'etcd3';
-import { prng } from '../support/prng.js';
+import { seededRandom as prng } from '../../etcd-node/src/raft/sim-member.js';
 import { selfCheck, skipUnless, startServer, type RunningServer } from '../support/servers.js';
 
 const ROUNDS = 5;

@@ -43,12 +43,13 @@ export class EtcdClusterController {
       return {};
     }
     const spec = parsed.data;
+    const tls = await this.readTls(namespace, spec);
     const admin = new EtcdAdmin(
       Array.from({ length: Math.max(spec.replicas, 1) + 2 }, (_, i) => `${memberHost(owner, i)}:${CLIENT_PORT}`),
-      await this.adminTls(namespace, spec),
+      tls.admin,
     );
     try {
-      const o = await this.observe(owner, spec, admin);
+      const o = await this.observe(owner, spec, admin, tls.problems);
       const step = plan(o.observed);
       log.info('reconcile', {
         step: step.kind,
@@ -68,20 +69,35 @@ export class EtcdClusterController {
     }
   }
 
-  /** The operator's TLS to the members: the client Secret's CA, and its own certificate if given. */
-  private async adminTls(namespace: string, spec: Observed['spec']): Promise<AdminTls | undefined> {
-    if (!spec.tls?.client) return undefined;
-    const read = async (name: string): Promise<Record<string, string>> =>
-      (await this.kube.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/secrets/${name}`))?.data ?? {};
-    const client = await read(spec.tls.client.secretName);
-    const own = spec.tls.operator ? await read(spec.tls.operator.secretName) : {};
+  /**
+   * The TLS Secrets the spec names, each read once: what is wrong with them (reported as Degraded), and
+   * the operator's own TLS to the members (the client Secret's CA, its certificate if given).
+   */
+  private async readTls(namespace: string, spec: Observed['spec']): Promise<{ problems: string[]; admin: AdminTls | undefined }> {
+    const problems: string[] = [];
+    const data = new Map<string, Record<string, string> | undefined>();
+    for (const [what, ref] of Object.entries(spec.tls ?? {})) {
+      if (!ref) continue;
+      if (!data.has(ref.secretName)) {
+        data.set(ref.secretName, (await this.kube.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/secrets/${ref.secretName}`))?.data);
+      }
+      const d = data.get(ref.secretName);
+      if (d === undefined) {
+        problems.push(`tls.${what}: Secret ${namespace}/${ref.secretName} not found`);
+        continue;
+      }
+      const need = what === 'operator' ? ['tls.crt', 'tls.key'] : ['tls.crt', 'tls.key', 'ca.crt'];
+      const missing = need.filter((k) => d[k] === undefined);
+      if (missing.length > 0) problems.push(`tls.${what}: Secret ${namespace}/${ref.secretName} has no ${missing.join(', ')}`);
+    }
     const b = (v: string | undefined): Buffer | undefined => (v === undefined ? undefined : Buffer.from(v, 'base64'));
-    const ca = b(client['ca.crt']);
-    if (!ca) return undefined; // reported as a problem by observe()
-    return { ca, cert: b(own['tls.crt']), key: b(own['tls.key']) };
+    const client = spec.tls?.client ? data.get(spec.tls.client.secretName) : undefined;
+    const own = spec.tls?.operator ? data.get(spec.tls.operator.secretName) : undefined;
+    const ca = b(client?.['ca.crt']);
+    return { problems, admin: ca ? { ca, cert: b(own?.['tls.crt']), key: b(own?.['tls.key']) } : undefined };
   }
 
-  private async observe(owner: Owner, spec: Observed['spec'], admin: EtcdAdmin) {
+  private async observe(owner: Owner, spec: Observed['spec'], admin: EtcdAdmin, problems: string[]) {
     const ns = `/api/v1/namespaces/${owner.namespace}`;
     const [peerSvc, clientSvc, config, sts, pdbObj] = await Promise.all([
       this.kube.get(`${ns}/services/${names.peerService(owner)}`),
@@ -137,18 +153,6 @@ export class EtcdClusterController {
       const now = claimUid.get(ord);
       if (was !== undefined && was !== now) lostData.add(ord);
       else if (was === undefined && now !== undefined && readyPods.has(ord)) record[`claim-${ord}`] = now;
-    }
-    const problems: string[] = [];
-    for (const [what, ref] of Object.entries(spec.tls ?? {})) {
-      if (!ref) continue;
-      const secret = await this.kube.get<{ data?: Record<string, string> }>(`${ns}/secrets/${ref.secretName}`);
-      if (!secret) {
-        problems.push(`tls.${what}: Secret ${owner.namespace}/${ref.secretName} not found`);
-        continue;
-      }
-      const need = what === 'operator' ? ['tls.crt', 'tls.key'] : ['tls.crt', 'tls.key', 'ca.crt'];
-      const missing = need.filter((k) => secret.data?.[k] === undefined);
-      if (missing.length > 0) problems.push(`tls.${what}: Secret ${owner.namespace}/${ref.secretName} has no ${missing.join(', ')}`);
     }
     const observed: Observed = {
       cluster: owner,
