@@ -1,7 +1,6 @@
 // What the e2e tests get from `npm run test:e2e` (scripts/test-e2e.ts starts the control plane and the
 // pod runner, then runs these tests with the variables below set).
 import { spawn } from 'node:child_process';
-import { Rest } from '../k8s/rest.js';
 import { k8sTool } from '../k8s/tools.js';
 
 function need(name: string): string {
@@ -30,9 +29,6 @@ export const env = {
   },
 };
 
-export function rest(): Rest {
-  return new Rest(env.server, env.certDir);
-}
 
 export interface RunResult {
   code: number | null;

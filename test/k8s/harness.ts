@@ -2,6 +2,7 @@
 // the e2e tests (test/e2e/support.ts) read to reach it.
 import { join } from 'node:path';
 import { startControlPlane, type ControlPlane } from './control-plane.js';
+import { Kube } from '../../operator/src/runtime/kube.js';
 import { PodRunner } from './pod-runner.js';
 
 export interface Harness {
@@ -14,7 +15,7 @@ export interface Harness {
 
 export async function startHarness(): Promise<Harness> {
   const plane = await startControlPlane();
-  const runner = new PodRunner(plane.server, plane.dir, join(plane.dir, 'pods'));
+  const runner = new PodRunner(await Kube.load(plane.kubeconfig), join(plane.dir, 'pods'));
   runner.start();
   return {
     plane,

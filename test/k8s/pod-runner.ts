@@ -12,7 +12,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
 import { repoRoot } from '../support/servers.js';
-import { ApiError, Rest } from './rest.js';
+import { KubeError, type Kube } from '../../operator/src/runtime/kube.js';
 
 export const NODE_NAME = 'etcd-ts-local';
 
@@ -83,7 +83,6 @@ interface Running {
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export class PodRunner {
-  private readonly rest: Rest;
   private readonly pods = new Map<string, Running>(); // key: uid
   private nextIp = 1;
   private stopped = false;
@@ -91,12 +90,11 @@ export class PodRunner {
   private lastHeartbeat = 0;
   private readonly hostsFile: string;
 
+  /** `kube`: the operator's API client, here with the admin kubeconfig. */
   constructor(
-    server: string,
-    certDir: string,
+    private readonly kube: Kube,
     private readonly workDir: string,
   ) {
-    this.rest = new Rest(server, certDir);
     mkdirSync(join(workDir, 'volumes'), { recursive: true });
     this.hostsFile = join(workDir, 'hosts');
     writeFileSync(this.hostsFile, '');
@@ -125,7 +123,7 @@ export class PodRunner {
     this.stopped = true;
     await this.loop;
     await Promise.all([...this.pods.values()].map((r) => this.kill(r)));
-    this.rest.close();
+    this.kube.close();
   }
 
   /** The output of the pod's process (all restarts). */
@@ -139,7 +137,7 @@ export class PodRunner {
   private async round(): Promise<void> {
     await this.heartbeat();
     await this.provisionVolumes();
-    const pods = (await this.rest.get<List<Pod>>('/api/v1/pods')).items;
+    const pods = (await this.kube.request<List<Pod>>('GET', '/api/v1/pods')).items;
     const seen = new Set<string>();
     for (const pod of pods) {
       const key = podKey(pod);
@@ -179,20 +177,20 @@ export class PodRunner {
       nodeInfo: { kubeletVersion: 'etcd-ts-pod-runner', operatingSystem: 'linux', architecture: 'amd64', containerRuntimeVersion: 'local-process://1', kernelVersion: '', osImage: '', machineID: '', systemUUID: '', bootID: '', kubeProxyVersion: '' },
     };
     try {
-      const node = await this.rest.get<{ metadata: Meta }>(`/api/v1/nodes/${NODE_NAME}`);
-      await this.rest.request('PUT', `/api/v1/nodes/${NODE_NAME}/status`, { apiVersion: 'v1', kind: 'Node', metadata: node.metadata, status });
+      const node = await this.kube.request<{ metadata: Meta }>('GET', `/api/v1/nodes/${NODE_NAME}`);
+      await this.kube.request('PUT', `/api/v1/nodes/${NODE_NAME}/status`, { apiVersion: 'v1', kind: 'Node', metadata: node.metadata, status });
     } catch (err) {
-      if (!(err instanceof ApiError && err.status === 404)) throw err;
-      await this.rest.request('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE_NAME, labels: { 'kubernetes.io/hostname': NODE_NAME, 'kubernetes.io/os': 'linux' } }, status });
+      if (!(err instanceof KubeError && err.status === 404)) throw err;
+      await this.kube.request('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE_NAME, labels: { 'kubernetes.io/hostname': NODE_NAME, 'kubernetes.io/os': 'linux' } }, status });
     }
     // the node lease: without it the node lifecycle controller marks the node NotReady and evicts pods
     const leasePath = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${NODE_NAME}`;
     try {
-      const lease = await this.rest.get<{ metadata: Meta; spec: object }>(leasePath);
-      await this.rest.request('PUT', leasePath, { ...lease, spec: { ...lease.spec, renewTime: micro, holderIdentity: NODE_NAME, leaseDurationSeconds: 40 } });
+      const lease = await this.kube.request<{ metadata: Meta; spec: object }>('GET', leasePath);
+      await this.kube.request('PUT', leasePath, { ...lease, spec: { ...lease.spec, renewTime: micro, holderIdentity: NODE_NAME, leaseDurationSeconds: 40 } });
     } catch (err) {
-      if (!(err instanceof ApiError && err.status === 404)) throw err;
-      await this.rest
+      if (!(err instanceof KubeError && err.status === 404)) throw err;
+      await this.kube
         .request('POST', '/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases', {
           apiVersion: 'coordination.k8s.io/v1',
           kind: 'Lease',
@@ -205,13 +203,13 @@ export class PodRunner {
 
   /** A PersistentVolume (a folder) pre-bound to every claim that has none; the PV binder binds them. */
   private async provisionVolumes(): Promise<void> {
-    const pvcs = (await this.rest.get<List<Pvc>>('/api/v1/persistentvolumeclaims')).items;
+    const pvcs = (await this.kube.request<List<Pvc>>('GET', '/api/v1/persistentvolumeclaims')).items;
     for (const c of pvcs) {
       if (c.spec.volumeName || c.status?.phase !== 'Pending' || c.metadata.deletionTimestamp) continue;
       const name = `pv-${c.metadata.uid}`;
       const path = join(this.workDir, 'volumes', name);
       mkdirSync(path, { recursive: true, mode: 0o700 });
-      await this.rest
+      await this.kube
         .request('POST', '/api/v1/persistentvolumes', {
           apiVersion: 'v1',
           kind: 'PersistentVolume',
@@ -226,13 +224,13 @@ export class PodRunner {
           },
         })
         .catch((err: unknown) => {
-          if (!(err instanceof ApiError && err.status === 409)) throw err;
+          if (!(err instanceof KubeError && err.status === 409)) throw err;
         });
     }
   }
 
   private async bind(pod: Pod): Promise<void> {
-    await this.rest
+    await this.kube
       .request('POST', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/binding`, {
         apiVersion: 'v1',
         kind: 'Binding',
@@ -240,7 +238,7 @@ export class PodRunner {
         target: { apiVersion: 'v1', kind: 'Node', name: NODE_NAME },
       })
       .catch((err: unknown) => {
-        if (!(err instanceof ApiError && (err.status === 409 || err.status === 404))) throw err;
+        if (!(err instanceof KubeError && (err.status === 409 || err.status === 404))) throw err;
       });
   }
 
@@ -249,14 +247,14 @@ export class PodRunner {
     const out = new Map<string, string>();
     for (const v of pod.spec.volumes ?? []) {
       if (v.persistentVolumeClaim) {
-        const pvc = await this.rest.get<Pvc>(`/api/v1/namespaces/${pod.metadata.namespace}/persistentvolumeclaims/${v.persistentVolumeClaim.claimName}`).catch(() => undefined);
+        const pvc = await this.kube.request<Pvc>('GET', `/api/v1/namespaces/${pod.metadata.namespace}/persistentvolumeclaims/${v.persistentVolumeClaim.claimName}`).catch(() => undefined);
         if (!pvc?.spec.volumeName || pvc.status?.phase !== 'Bound') return undefined;
-        const pv = await this.rest.get<{ spec: { hostPath?: { path: string } } }>(`/api/v1/persistentvolumes/${pvc.spec.volumeName}`);
+        const pv = await this.kube.request<{ spec: { hostPath?: { path: string } } }>('GET', `/api/v1/persistentvolumes/${pvc.spec.volumeName}`);
         if (!pv.spec.hostPath) return undefined;
         out.set(v.name, pv.spec.hostPath.path);
       } else if (v.secret) {
         // a Secret volume: one file per key, as the kubelet writes them
-        const secret = await this.rest.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${pod.metadata.namespace}/secrets/${v.secret.secretName}`).catch(() => undefined);
+        const secret = await this.kube.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${pod.metadata.namespace}/secrets/${v.secret.secretName}`).catch(() => undefined);
         if (!secret) return undefined;
         const dir = join(this.workDir, 'secrets', pod.metadata.uid ?? 'x', v.name);
         mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -298,7 +296,7 @@ export class PodRunner {
     for (const e of pod.spec.containers[0]?.env ?? []) {
       const ref = e.valueFrom?.configMapKeyRef;
       if (!ref) continue;
-      const cm = await this.rest.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${pod.metadata.namespace}/configmaps/${ref.name}`).catch(() => undefined);
+      const cm = await this.kube.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${pod.metadata.namespace}/configmaps/${ref.name}`).catch(() => undefined);
       const v = cm?.data?.[ref.key];
       if (v !== undefined) out.set(e.name, v);
     }
@@ -396,15 +394,15 @@ export class PodRunner {
     };
     const summary = JSON.stringify([status.phase, r.ip, r.ready, running, r.restarts]);
     if ((r as Running & { reported?: string }).reported === summary) return;
-    const fresh = await this.rest.get<Pod>(`/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`).catch(() => undefined);
+    const fresh = await this.kube.request<Pod>('GET', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`).catch(() => undefined);
     if (!fresh || fresh.metadata.uid !== r.uid) return;
-    await this.rest
+    await this.kube
       .request('PUT', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}/status`, { ...fresh, status })
       .then(() => {
         (r as Running & { reported?: string }).reported = summary;
       })
       .catch((err: unknown) => {
-        if (!(err instanceof ApiError && (err.status === 409 || err.status === 404))) throw err;
+        if (!(err instanceof KubeError && (err.status === 409 || err.status === 404))) throw err;
       });
   }
 
@@ -414,10 +412,10 @@ export class PodRunner {
     const r = this.pods.get(key);
     if (r) await this.kill(r);
     this.pods.delete(key);
-    await this.rest
+    await this.kube
       .request('DELETE', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`, { apiVersion: 'v1', kind: 'DeleteOptions', gracePeriodSeconds: 0, preconditions: { uid: pod.metadata.uid } })
       .catch((err: unknown) => {
-        if (!(err instanceof ApiError && (err.status === 404 || err.status === 409))) throw err;
+        if (!(err instanceof KubeError && (err.status === 404 || err.status === 409))) throw err;
       });
   }
 

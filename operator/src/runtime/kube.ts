@@ -142,6 +142,11 @@ export class Kube {
     });
   }
 
+  /** Closes the kept-alive connections. */
+  close(): void {
+    (this.options.agent as https.Agent | undefined)?.destroy();
+  }
+
   async delete(path: string): Promise<void> {
     try {
       await this.request('DELETE', path);
