@@ -96,6 +96,8 @@ export class Backend {
   readonly path: string;
   private readonly mapSize: number;
   private env: RootDatabase<Buffer, Buffer>;
+  /** size() as of the last commit or reopen; undefined once either happened since */
+  private sizeCache: number | undefined;
   private dbs: Dbs;
   private frames: Frame[] = [];
   private journal: Journal | null = null;
@@ -167,6 +169,7 @@ export class Backend {
     }
     this.frames.pop();
     const parent = this.frames[this.frames.length - 1];
+    if (!parent) this.sizeCache = undefined;
     if (parent) {
       parent.rollbacks.push(...frame.rollbacks);
       parent.commits.push(...frame.commits);
@@ -215,7 +218,10 @@ export class Backend {
 
   /** Bytes the database file occupies (etcd's dbSize). */
   size(): number {
-    return fs.statSync(this.path).size;
+    // Asked on every write request (the quota check): the file only changes size when a transaction
+    // commits or the environment is replaced, so one stat per commit serves them all.
+    this.sizeCache ??= fs.statSync(this.path).size;
+    return this.sizeCache;
   }
 
   /** Bytes of pages in use: meta pages plus every database's tree pages, free pages excluded. */
@@ -330,6 +336,7 @@ export class Backend {
   // ---- internals ----
 
   private openEnv(file: string): RootDatabase<Buffer, Buffer> {
+    this.sizeCache = undefined;
     return open<Buffer, Buffer>({
       path: file,
       noSubdir: true,
