@@ -12,6 +12,7 @@
 // them. The scheduled and finished compact revisions live in the `meta` database; opening a store
 // whose scheduled compaction did not finish runs it again.
 
+import { encodeKeyValue } from '../util/fast-encode.js';
 import { Event, Event_EventType, KeyValue } from '../gen/mvccpb/kv.js';
 import type { Backend } from '../storage/backend/backend.js';
 import { crc32c } from '../util/crc32c.js';
@@ -96,10 +97,7 @@ const FINISHED_COMPACT = Buffer.from('finishedCompactRev');
 const KEY_BUCKET_NAME = Buffer.from('key');
 const DEFAULT_COMPACTION_BATCH = 1000;
 
-function encodeKv(kv: KeyValue): Buffer {
-  const bytes = KeyValue.encode(kv).finish();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
+const encodeKv = encodeKeyValue;
 
 function tombstoneKv(key: Buffer): KeyValue {
   return { key, createRevision: 0n, modRevision: 0n, version: 0n, value: Buffer.alloc(0), lease: 0n };

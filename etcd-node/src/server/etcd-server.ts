@@ -1,7 +1,6 @@
 // EtcdServer: the write path (request → proposal → log entry → WAL → committed → applied → answer) and the
-// read path, over a ConsensusNode. Today the node is the one-member log; the Raft core plugs in behind
-// the same interface. Every durable change reaches the WAL (one fdatasync per Ready: group commit) before
-// it is applied or acknowledged; the backend commits lazily and is caught up from the WAL on start.
+// read path, over the Raft core (RawNode). Every durable change reaches the WAL (one fdatasync per Ready:
+// group commit) before it is acknowledged; the backend commits lazily and is caught up from the WAL on start.
 import { mkdirSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -40,6 +39,7 @@ import {
 } from '../gen/etcdserverpb/rpc.js';
 import { ClusterInfo, ConfChangeContext, InternalRequest, type AuthHeader, type MemberAttributes, type MemberRecord } from '../gen/etcdtspb/internal.js';
 import { AuthStore, type AuthResponse } from '../auth/store.js';
+import { encodePutProposal } from '../util/fast-encode.js';
 import { IdGenerator } from '../util/id-generator.js';
 import { Lessor, MAX_LEASE_TTL, minLeaseTtl } from '../lease/lessor.js';
 import { MvccStore } from '../mvcc/store.js';
@@ -673,7 +673,9 @@ export class EtcdServer {
     if (this.node.commitIndex - this.appliedIndex > MAX_GAP_BETWEEN_APPLY_AND_COMMIT) throw Errors.TooManyRequests;
     if (req.memberAttributes === undefined) this.checkNotLearner();
     const id = this.requestIds.next();
-    const data = InternalRequest.encode({ authHeader: undefined, ...req, id }).finish();
+    const data =
+      (req.put !== undefined && encodePutProposal(id, req.put, req.authHeader)) ||
+      InternalRequest.encode({ authHeader: undefined, ...req, id }).finish();
     if (data.length > this.cfg.maxRequestBytes) throw Errors.RequestTooLarge;
     return new Promise<ApplyOutcome>((resolve, reject) => {
       this.waits.set(id, { resolve, reject, deadline: Date.now() + requestTimeoutMs(this.cfg) });

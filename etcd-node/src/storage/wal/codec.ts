@@ -3,15 +3,12 @@
 // into a WalCorruptError naming the file and offset.
 
 import * as pb from '../../gen/etcdtspb/internal.js';
+import { encodeEntryFields } from '../../util/fast-encode.js';
 import { EntryType, type ConfState, type Entry, type HardState, type SnapshotMeta } from '../../raft/types.js';
 
 export interface WalIdentityFields {
   readonly memberId: bigint;
   readonly clusterId: bigint;
-}
-
-function toBuffer(data: Uint8Array): Buffer {
-  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
 function toNumber(v: bigint, what: string): number {
@@ -25,12 +22,10 @@ function checkIndex(n: number, what: string): bigint {
 }
 
 export function encodeEntry(e: Entry): Uint8Array {
-  return pb.Entry.encode({
-    term: checkIndex(e.term, 'entry term'),
-    index: checkIndex(e.index, 'entry index'),
-    type: e.type === EntryType.ConfChange ? pb.EntryType.ENTRY_CONF_CHANGE : pb.EntryType.ENTRY_NORMAL,
-    data: toBuffer(e.data),
-  }).finish();
+  checkIndex(e.term, 'entry term');
+  checkIndex(e.index, 'entry index');
+  const type = e.type === EntryType.ConfChange ? pb.EntryType.ENTRY_CONF_CHANGE : pb.EntryType.ENTRY_NORMAL;
+  return encodeEntryFields(e.term, e.index, type, e.data);
 }
 
 export function decodeEntry(payload: Uint8Array): Entry {

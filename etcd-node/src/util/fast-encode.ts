@@ -1,0 +1,168 @@
+// Hand-written protobuf encoders for the three messages every put encodes on the write path: the
+// proposal (InternalRequest carrying a PutRequest), the WAL's Entry and the backend's KeyValue. The
+// generated encoders (ts-proto over @bufbuild/protobuf's BinaryWriter) collect bytes in JavaScript
+// arrays and concatenate them at the end; these compute the size first and write once into one buffer.
+// The profile of a put load showed the generated ones at ~6% of the event loop. Output is byte-for-byte
+// what the generated encoders write (proto3: zero values left out, fields in number order); the test
+// beside this file compares them. Anything outside the fast path (negative int64, values beyond 2^53,
+// other request kinds) goes to the generated encoder.
+import { KeyValue } from '../gen/mvccpb/kv.js';
+import type { AuthHeader } from '../gen/etcdtspb/internal.js';
+import type { PutRequest } from '../gen/etcdserverpb/rpc.js';
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Bytes of the varint of a non-negative safe integer. */
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+/** Writes the varint of a non-negative safe integer at pos; returns the position after it. */
+function writeVarint(buf: Buffer, pos: number, n: number): number {
+  while (n >= 128) {
+    buf[pos++] = (n % 128) | 128;
+    n = Math.floor(n / 128);
+  }
+  buf[pos++] = n;
+  return pos;
+}
+
+/** Varint size of a uint64 held as two 32-bit halves (ids use all 64 bits). */
+function varint64Size(hi: number, lo: number): number {
+  if (hi === 0) return varintSize(lo);
+  // 32 low bits take 4 full groups (28 bits) plus 4 bits shared with the high half
+  let bits = 32;
+  let h = hi;
+  while (h > 0) {
+    bits++;
+    h = Math.floor(h / 2);
+  }
+  return Math.ceil(bits / 7);
+}
+
+function writeVarint64(buf: Buffer, pos: number, hi: number, lo: number): number {
+  if (hi === 0) return writeVarint(buf, pos, lo);
+  // four 7-bit groups from the low half, then the 4 remaining low bits joined with the high half
+  for (let i = 0; i < 4; i++) {
+    buf[pos++] = (lo & 127) | 128;
+    lo >>>= 7;
+  }
+  let rest = lo | ((hi & 7) << 4); // 4 bits of lo + 3 bits of hi
+  hi >>>= 3;
+  while (hi > 0) {
+    buf[pos++] = rest | 128;
+    rest = hi & 127;
+    hi >>>= 7;
+  }
+  buf[pos++] = rest;
+  return pos;
+}
+
+const isSmall = (v: bigint): boolean => v >= 0n && v <= MAX_SAFE;
+
+/** bytes field: tag, length, data (callers leave out empty ones) */
+function bytesFieldSize(len: number): number {
+  return 1 + varintSize(len) + len;
+}
+
+function writeBytesField(buf: Buffer, pos: number, tag: number, data: Uint8Array): number {
+  buf[pos++] = tag;
+  pos = writeVarint(buf, pos, data.length);
+  buf.set(data, pos);
+  return pos + data.length;
+}
+
+/** uint64/int64 field with a non-negative safe value (callers leave out zeros) */
+function writeNumberField(buf: Buffer, pos: number, tag: number, n: number): number {
+  buf[pos++] = tag;
+  return writeVarint(buf, pos, n);
+}
+
+/** mvccpb.KeyValue as the backend stores it. */
+export function encodeKeyValue(kv: KeyValue): Buffer {
+  if (!isSmall(kv.createRevision) || !isSmall(kv.modRevision) || !isSmall(kv.version) || !isSmall(kv.lease)) {
+    const bytes = KeyValue.encode(kv).finish();
+    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  }
+  const create = Number(kv.createRevision);
+  const mod = Number(kv.modRevision);
+  const ver = Number(kv.version);
+  const lease = Number(kv.lease);
+  let size = 0;
+  if (kv.key.length > 0) size += bytesFieldSize(kv.key.length);
+  if (create !== 0) size += 1 + varintSize(create);
+  if (mod !== 0) size += 1 + varintSize(mod);
+  if (ver !== 0) size += 1 + varintSize(ver);
+  if (kv.value.length > 0) size += bytesFieldSize(kv.value.length);
+  if (lease !== 0) size += 1 + varintSize(lease);
+  const buf = Buffer.allocUnsafe(size);
+  let pos = 0;
+  if (kv.key.length > 0) pos = writeBytesField(buf, pos, (1 << 3) | 2, kv.key);
+  if (create !== 0) pos = writeNumberField(buf, pos, 2 << 3, create);
+  if (mod !== 0) pos = writeNumberField(buf, pos, 3 << 3, mod);
+  if (ver !== 0) pos = writeNumberField(buf, pos, 4 << 3, ver);
+  if (kv.value.length > 0) pos = writeBytesField(buf, pos, (5 << 3) | 2, kv.value);
+  if (lease !== 0) writeNumberField(buf, pos, 6 << 3, lease);
+  return buf;
+}
+
+/** etcdtspb.Entry (the WAL's entry record): term, index (safe integers), type enum, data. */
+export function encodeEntryFields(term: number, index: number, type: number, data: Uint8Array): Buffer {
+  let size = 0;
+  if (term !== 0) size += 1 + varintSize(term);
+  if (index !== 0) size += 1 + varintSize(index);
+  if (type !== 0) size += 1 + varintSize(type);
+  if (data.length > 0) size += bytesFieldSize(data.length);
+  const buf = Buffer.allocUnsafe(size);
+  let pos = 0;
+  if (term !== 0) pos = writeNumberField(buf, pos, 1 << 3, term);
+  if (index !== 0) pos = writeNumberField(buf, pos, 2 << 3, index);
+  if (type !== 0) pos = writeNumberField(buf, pos, 3 << 3, type);
+  if (data.length > 0) writeBytesField(buf, pos, (4 << 3) | 2, data);
+  return buf;
+}
+
+/** The body of an etcdserverpb.PutRequest (without tag and length). */
+function putBodySize(p: PutRequest, lease: number): number {
+  let size = 0;
+  if (p.key.length > 0) size += bytesFieldSize(p.key.length);
+  if (p.value.length > 0) size += bytesFieldSize(p.value.length);
+  if (lease !== 0) size += 1 + varintSize(lease);
+  if (p.prevKv) size += 2;
+  if (p.ignoreValue) size += 2;
+  if (p.ignoreLease) size += 2;
+  return size;
+}
+
+/**
+ * etcdtspb.InternalRequest for a put: {id, put} and, with auth on, the auth header. Undefined when the
+ * request is not on the fast path (the caller uses the generated encoder then).
+ */
+export function encodePutProposal(id: bigint, put: PutRequest, authHeader: AuthHeader | undefined): Buffer | undefined {
+  if (authHeader !== undefined || !isSmall(put.lease) || id < 0n || id >= 1n << 64n) return undefined;
+  const hi = Number(id >> 32n);
+  const lo = Number(id & 0xffffffffn);
+  const lease = Number(put.lease);
+  const body = putBodySize(put, lease);
+  const size = (id !== 0n ? 1 + varint64Size(hi, lo) : 0) + 1 + varintSize(body) + body;
+  const buf = Buffer.allocUnsafe(size);
+  let pos = 0;
+  if (id !== 0n) {
+    buf[pos++] = 1 << 3;
+    pos = writeVarint64(buf, pos, hi, lo);
+  }
+  buf[pos++] = (3 << 3) | 2;
+  pos = writeVarint(buf, pos, body);
+  if (put.key.length > 0) pos = writeBytesField(buf, pos, (1 << 3) | 2, put.key);
+  if (put.value.length > 0) pos = writeBytesField(buf, pos, (2 << 3) | 2, put.value);
+  if (lease !== 0) pos = writeNumberField(buf, pos, 3 << 3, lease);
+  if (put.prevKv) pos = writeNumberField(buf, pos, 4 << 3, 1);
+  if (put.ignoreValue) pos = writeNumberField(buf, pos, 5 << 3, 1);
+  if (put.ignoreLease) writeNumberField(buf, pos, 6 << 3, 1);
+  return buf;
+}
