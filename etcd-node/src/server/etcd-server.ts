@@ -114,6 +114,8 @@ class MemberStorage extends MemoryStorage {
 export class EtcdServer {
   /** Invariant: insertion order is proposal order, so deadlines are non-decreasing along the map. */
   private readonly waits = new Map<bigint, Waiter>();
+  /** puts this member proposed, by the entry data it proposed (held by the Raft log until applied) */
+  private readonly proposedPuts = new WeakMap<Uint8Array, InternalRequest>();
   private readonly requestIds: IdGenerator;
   private loopRunning = false;
   private stopped = false;
@@ -463,6 +465,7 @@ export class EtcdServer {
     if (entries.length === 0) return;
     const done: Array<[Waiter, ApplyOutcome]> = [];
     let membersChanged = false;
+    const appliedBefore = this.appliedIndex;
     this.backend.batch(() => {
       for (const e of entries) {
         if (e.type === EntryType.ConfChange) {
@@ -482,7 +485,7 @@ export class EtcdServer {
         }
         if (e.index <= this.appliedIndex) continue;
         if (e.type === EntryType.Normal && e.data.length > 0) {
-          const req = InternalRequest.decode(e.data);
+          const req = this.proposedPuts.get(e.data) ?? InternalRequest.decode(e.data);
           const outcome = req.memberAttributes
             ? this.applyMemberAttributes(req.memberAttributes)
             : req.memberUpdate
@@ -494,10 +497,11 @@ export class EtcdServer {
             done.push([w, outcome]);
           }
         }
-        this.backend.setConsistentIndex(e.index, e.term);
         this.appliedIndex = e.index;
         this.appliedTerm = e.term;
       }
+      // once per batch: the batch commits as one transaction, so only the last index is ever seen
+      if (this.appliedIndex !== appliedBefore) this.backend.setConsistentIndex(this.appliedIndex, this.appliedTerm);
     });
     if (membersChanged) this.updatePeers();
     for (const [w, outcome] of done) w.resolve(outcome);
@@ -673,9 +677,15 @@ export class EtcdServer {
     if (this.node.commitIndex - this.appliedIndex > MAX_GAP_BETWEEN_APPLY_AND_COMMIT) throw Errors.TooManyRequests;
     if (req.memberAttributes === undefined) this.checkNotLearner();
     const id = this.requestIds.next();
-    const data =
-      (req.put !== undefined && encodePutProposal(id, req.put, req.authHeader)) ||
-      InternalRequest.encode({ authHeader: undefined, ...req, id }).finish();
+    let data: Uint8Array;
+    const fast = req.put !== undefined ? encodePutProposal(id, req.put, req.authHeader) : undefined;
+    if (fast !== undefined) {
+      data = fast;
+      // applied here, the entry's bytes are the same object: apply skips decoding its own put
+      this.proposedPuts.set(fast, { authHeader: undefined, ...req, id });
+    } else {
+      data = InternalRequest.encode({ authHeader: undefined, ...req, id }).finish();
+    }
     if (data.length > this.cfg.maxRequestBytes) throw Errors.RequestTooLarge;
     return new Promise<ApplyOutcome>((resolve, reject) => {
       this.waits.set(id, { resolve, reject, deadline: Date.now() + requestTimeoutMs(this.cfg) });

@@ -3,7 +3,8 @@ import { test } from 'node:test';
 import { Entry as PbEntry, InternalRequest } from '../gen/etcdtspb/internal.js';
 import { KeyValue } from '../gen/mvccpb/kv.js';
 import { seededRandom } from '../raft/sim-member.js';
-import { encodeEntryFields, encodeKeyValue, encodePutProposal } from './fast-encode.js';
+import { PutResponse, RangeResponse, type ResponseHeader } from '../gen/etcdserverpb/rpc.js';
+import { encodeEntryFields, encodeKeyValue, encodePutProposal, encodePutResponse, encodeRangeResponse } from './fast-encode.js';
 
 const rnd = seededRandom(7);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
@@ -49,4 +50,21 @@ test('encodePutProposal writes the bytes of the generated InternalRequest encode
   const put = { key: Buffer.from('k'), value: Buffer.from('v'), lease: 0n, prevKv: false, ignoreValue: false, ignoreLease: false };
   assert.equal(encodePutProposal(1n, put, { username: 'u', revision: 2n }), undefined);
   assert.equal(encodePutProposal(1n, { ...put, lease: -5n }, undefined), undefined);
+});
+
+const header = (): ResponseHeader => ({ clusterId: big(), memberId: big(), revision: BigInt(num()), raftTerm: big() });
+const kv = (): KeyValue => ({ key: bytes(), value: bytes(), createRevision: BigInt(num()), modRevision: BigInt(num()), version: BigInt(num()), lease: pick([0n, BigInt(num()), -3n]) });
+
+test('encodePutResponse and encodeRangeResponse write the bytes of the generated encoders', () => {
+  for (let i = 0; i < 2000; i++) {
+    const put: PutResponse = { header: rnd() < 0.9 ? header() : undefined, prevKv: rnd() < 0.5 ? kv() : undefined };
+    assert.deepEqual(encodePutResponse(put), Buffer.from(PutResponse.encode(put).finish()));
+    const range: RangeResponse = {
+      header: rnd() < 0.9 ? header() : undefined,
+      kvs: Array.from({ length: pick([0, 1, 3, 40]) }, kv),
+      more: rnd() < 0.5,
+      count: pick([0n, BigInt(num()), -1n]),
+    };
+    assert.deepEqual(encodeRangeResponse(range), Buffer.from(RangeResponse.encode(range).finish()));
+  }
 });

@@ -8,7 +8,7 @@
 // other request kinds) goes to the generated encoder.
 import { KeyValue } from '../gen/mvccpb/kv.js';
 import type { AuthHeader } from '../gen/etcdtspb/internal.js';
-import type { PutRequest } from '../gen/etcdserverpb/rpc.js';
+import { PutResponse, RangeResponse, type PutRequest, type ResponseHeader } from '../gen/etcdserverpb/rpc.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -83,31 +83,107 @@ function writeNumberField(buf: Buffer, pos: number, tag: number, n: number): num
   return writeVarint(buf, pos, n);
 }
 
+const kvFits = (kv: KeyValue): boolean =>
+  isSmall(kv.createRevision) && isSmall(kv.modRevision) && isSmall(kv.version) && isSmall(kv.lease);
+
+/** Size of a KeyValue whose int64 fields are non-negative safe integers (kvFits). */
+function kvSize(kv: KeyValue): number {
+  let size = 0;
+  if (kv.key.length > 0) size += bytesFieldSize(kv.key.length);
+  if (kv.createRevision !== 0n) size += 1 + varintSize(Number(kv.createRevision));
+  if (kv.modRevision !== 0n) size += 1 + varintSize(Number(kv.modRevision));
+  if (kv.version !== 0n) size += 1 + varintSize(Number(kv.version));
+  if (kv.value.length > 0) size += bytesFieldSize(kv.value.length);
+  if (kv.lease !== 0n) size += 1 + varintSize(Number(kv.lease));
+  return size;
+}
+
+function writeKv(buf: Buffer, pos: number, kv: KeyValue): number {
+  if (kv.key.length > 0) pos = writeBytesField(buf, pos, (1 << 3) | 2, kv.key);
+  if (kv.createRevision !== 0n) pos = writeNumberField(buf, pos, 2 << 3, Number(kv.createRevision));
+  if (kv.modRevision !== 0n) pos = writeNumberField(buf, pos, 3 << 3, Number(kv.modRevision));
+  if (kv.version !== 0n) pos = writeNumberField(buf, pos, 4 << 3, Number(kv.version));
+  if (kv.value.length > 0) pos = writeBytesField(buf, pos, (5 << 3) | 2, kv.value);
+  if (kv.lease !== 0n) pos = writeNumberField(buf, pos, 6 << 3, Number(kv.lease));
+  return pos;
+}
+
 /** mvccpb.KeyValue as the backend stores it. */
 export function encodeKeyValue(kv: KeyValue): Buffer {
-  if (!isSmall(kv.createRevision) || !isSmall(kv.modRevision) || !isSmall(kv.version) || !isSmall(kv.lease)) {
+  if (!kvFits(kv)) {
     const bytes = KeyValue.encode(kv).finish();
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
-  const create = Number(kv.createRevision);
-  const mod = Number(kv.modRevision);
-  const ver = Number(kv.version);
-  const lease = Number(kv.lease);
-  let size = 0;
-  if (kv.key.length > 0) size += bytesFieldSize(kv.key.length);
-  if (create !== 0) size += 1 + varintSize(create);
-  if (mod !== 0) size += 1 + varintSize(mod);
-  if (ver !== 0) size += 1 + varintSize(ver);
-  if (kv.value.length > 0) size += bytesFieldSize(kv.value.length);
-  if (lease !== 0) size += 1 + varintSize(lease);
+  const buf = Buffer.allocUnsafe(kvSize(kv));
+  writeKv(buf, 0, kv);
+  return buf;
+}
+
+/** A nested message field: tag, length, then the message's own bytes (written by the caller). */
+function writeMessageHeader(buf: Buffer, pos: number, field: number, size: number): number {
+  buf[pos++] = (field << 3) | 2;
+  return writeVarint(buf, pos, size);
+}
+
+const messageFieldSize = (size: number): number => 1 + varintSize(size) + size;
+
+const u64Fits = (v: bigint): boolean => v >= 0n && v < 1n << 64n;
+
+function u64FieldSize(v: bigint): number {
+  return v === 0n ? 0 : 1 + varint64Size(Number(v >> 32n), Number(v & 0xffffffffn));
+}
+
+function writeU64Field(buf: Buffer, pos: number, field: number, v: bigint): number {
+  if (v === 0n) return pos;
+  buf[pos++] = field << 3;
+  return writeVarint64(buf, pos, Number(v >> 32n), Number(v & 0xffffffffn));
+}
+
+const headerFits = (h: ResponseHeader): boolean =>
+  u64Fits(h.clusterId) && u64Fits(h.memberId) && isSmall(h.revision) && u64Fits(h.raftTerm);
+
+function headerSize(h: ResponseHeader): number {
+  return u64FieldSize(h.clusterId) + u64FieldSize(h.memberId) + u64FieldSize(h.revision) + u64FieldSize(h.raftTerm);
+}
+
+function writeHeader(buf: Buffer, pos: number, h: ResponseHeader): number {
+  pos = writeU64Field(buf, pos, 1, h.clusterId);
+  pos = writeU64Field(buf, pos, 2, h.memberId);
+  pos = writeU64Field(buf, pos, 3, h.revision);
+  return writeU64Field(buf, pos, 4, h.raftTerm);
+}
+
+/** etcdserverpb.PutResponse, as the gRPC layer sends it. */
+export function encodePutResponse(r: PutResponse): Buffer {
+  if ((r.header !== undefined && !headerFits(r.header)) || (r.prevKv !== undefined && !kvFits(r.prevKv))) {
+    return Buffer.from(PutResponse.encode(r).finish());
+  }
+  const hs = r.header !== undefined ? headerSize(r.header) : -1;
+  const ks = r.prevKv !== undefined ? kvSize(r.prevKv) : -1;
+  const buf = Buffer.allocUnsafe((hs >= 0 ? messageFieldSize(hs) : 0) + (ks >= 0 ? messageFieldSize(ks) : 0));
+  let pos = 0;
+  if (r.header !== undefined) pos = writeHeader(buf, writeMessageHeader(buf, pos, 1, hs), r.header);
+  if (r.prevKv !== undefined) writeKv(buf, writeMessageHeader(buf, pos, 2, ks), r.prevKv);
+  return buf;
+}
+
+/** etcdserverpb.RangeResponse, as the gRPC layer sends it. */
+export function encodeRangeResponse(r: RangeResponse): Buffer {
+  if ((r.header !== undefined && !headerFits(r.header)) || !isSmall(r.count) || !r.kvs.every(kvFits)) {
+    return Buffer.from(RangeResponse.encode(r).finish());
+  }
+  const hs = r.header !== undefined ? headerSize(r.header) : -1;
+  const sizes = r.kvs.map(kvSize);
+  let size = hs >= 0 ? messageFieldSize(hs) : 0;
+  for (const ks of sizes) size += messageFieldSize(ks);
+  if (r.more) size += 2;
+  if (r.count !== 0n) size += 1 + varintSize(Number(r.count));
   const buf = Buffer.allocUnsafe(size);
   let pos = 0;
-  if (kv.key.length > 0) pos = writeBytesField(buf, pos, (1 << 3) | 2, kv.key);
-  if (create !== 0) pos = writeNumberField(buf, pos, 2 << 3, create);
-  if (mod !== 0) pos = writeNumberField(buf, pos, 3 << 3, mod);
-  if (ver !== 0) pos = writeNumberField(buf, pos, 4 << 3, ver);
-  if (kv.value.length > 0) pos = writeBytesField(buf, pos, (5 << 3) | 2, kv.value);
-  if (lease !== 0) writeNumberField(buf, pos, 6 << 3, lease);
+  if (r.header !== undefined) pos = writeHeader(buf, writeMessageHeader(buf, pos, 1, hs), r.header);
+  for (let i = 0; i < r.kvs.length; i++) pos = writeKv(buf, writeMessageHeader(buf, pos, 2, sizes[i]!), r.kvs[i]!);
+  if (r.more) pos = writeNumberField(buf, pos, 3 << 3, 1);
+  if (r.count !== 0n) writeNumberField(buf, pos, 4 << 3, Number(r.count));
   return buf;
 }
 
