@@ -89,6 +89,8 @@ export class WatchableStore {
     for (const ev of events) {
       const key = ev.kv?.key;
       if (!key) continue;
+      // one object per event and shape, shared by every watcher: the gRPC layer encodes it once
+      const bare = withoutPrevKv(ev);
       this.synced.forEachMatch(key, (w) => {
         if (w.minRev > rev || !w.wants(ev)) return;
         let b = batches.get(w);
@@ -96,7 +98,7 @@ export class WatchableStore {
           b = [];
           batches.set(w, b);
         }
-        b.push(w.prevKv ? ev : withoutPrevKv(ev));
+        b.push(w.prevKv ? ev : bare);
       });
     }
     for (const [w, evs] of batches) {

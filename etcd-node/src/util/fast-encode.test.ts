@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Entry as PbEntry, InternalRequest } from '../gen/etcdtspb/internal.js';
-import { KeyValue } from '../gen/mvccpb/kv.js';
+import { KeyValue, type Event } from '../gen/mvccpb/kv.js';
 import { seededRandom } from '../raft/sim-member.js';
-import { PutResponse, RangeResponse, type ResponseHeader } from '../gen/etcdserverpb/rpc.js';
-import { encodeEntryFields, encodeKeyValue, encodePutProposal, encodePutResponse, encodeRangeResponse } from './fast-encode.js';
+import { PutResponse, RangeResponse, WatchResponse, type ResponseHeader } from '../gen/etcdserverpb/rpc.js';
+import { encodeEntryFields, encodeKeyValue, encodePutProposal, encodePutResponse, encodeRangeResponse, encodeWatchResponse } from './fast-encode.js';
 
 const rnd = seededRandom(7);
 const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
@@ -66,5 +66,24 @@ test('encodePutResponse and encodeRangeResponse write the bytes of the generated
       count: pick([0n, BigInt(num()), -1n]),
     };
     assert.deepEqual(encodeRangeResponse(range), Buffer.from(RangeResponse.encode(range).finish()));
+  }
+});
+
+test('encodeWatchResponse writes the bytes of the generated encoder, with events shared between responses', () => {
+  const shared: Event[] = Array.from({ length: 20 }, () => ({ type: pick([0, 1]), kv: rnd() < 0.9 ? kv() : undefined, prevKv: rnd() < 0.5 ? kv() : undefined }));
+  for (let i = 0; i < 2000; i++) {
+    const r: WatchResponse = {
+      header: rnd() < 0.9 ? header() : undefined,
+      watchId: pick([0n, 1n, 300n, -1n, BigInt(num())]),
+      created: rnd() < 0.2,
+      canceled: rnd() < 0.2,
+      compactRevision: pick([0n, 5n, BigInt(num())]),
+      cancelReason: pick(['', '', 'etcdserver: mvcc: required revision has been compacted']),
+      fragment: rnd() < 0.1,
+      events: Array.from({ length: pick([0, 1, 2, 5]) }, () => pick(shared)),
+    };
+    // twice: the second time the events come from the cache
+    assert.deepEqual(encodeWatchResponse(r), Buffer.from(WatchResponse.encode(r).finish()));
+    assert.deepEqual(encodeWatchResponse(r), Buffer.from(WatchResponse.encode(r).finish()));
   }
 });

@@ -6,9 +6,9 @@
 // what the generated encoders write (proto3: zero values left out, fields in number order); the test
 // beside this file compares them. Anything outside the fast path (negative int64, values beyond 2^53,
 // other request kinds) goes to the generated encoder.
-import { KeyValue } from '../gen/mvccpb/kv.js';
+import { KeyValue, type Event } from '../gen/mvccpb/kv.js';
 import type { AuthHeader } from '../gen/etcdtspb/internal.js';
-import { PutResponse, RangeResponse, type PutRequest, type ResponseHeader } from '../gen/etcdserverpb/rpc.js';
+import { PutResponse, RangeResponse, WatchResponse, type PutRequest, type ResponseHeader } from '../gen/etcdserverpb/rpc.js';
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
@@ -142,15 +142,35 @@ function writeU64Field(buf: Buffer, pos: number, field: number, v: bigint): numb
 const headerFits = (h: ResponseHeader): boolean =>
   u64Fits(h.clusterId) && u64Fits(h.memberId) && isSmall(h.revision) && u64Fits(h.raftTerm);
 
+/**
+ * The last header encoded. Answers sent together mostly carry the same header (a put's events reach
+ * every watcher with the same revision, term and ids), so one entry saves most of the 64-bit varints.
+ */
+let lastHeader: { c: bigint; m: bigint; r: bigint; t: bigint; bytes: Buffer } | undefined;
+
+function encodedHeader(h: ResponseHeader): Buffer {
+  const last = lastHeader;
+  if (last !== undefined && last.r === h.revision && last.c === h.clusterId && last.m === h.memberId && last.t === h.raftTerm) {
+    return last.bytes;
+  }
+  const size = u64FieldSize(h.clusterId) + u64FieldSize(h.memberId) + u64FieldSize(h.revision) + u64FieldSize(h.raftTerm);
+  const bytes = Buffer.allocUnsafe(size);
+  let pos = writeU64Field(bytes, 0, 1, h.clusterId);
+  pos = writeU64Field(bytes, pos, 2, h.memberId);
+  pos = writeU64Field(bytes, pos, 3, h.revision);
+  writeU64Field(bytes, pos, 4, h.raftTerm);
+  lastHeader = { c: h.clusterId, m: h.memberId, r: h.revision, t: h.raftTerm, bytes };
+  return bytes;
+}
+
 function headerSize(h: ResponseHeader): number {
-  return u64FieldSize(h.clusterId) + u64FieldSize(h.memberId) + u64FieldSize(h.revision) + u64FieldSize(h.raftTerm);
+  return encodedHeader(h).length;
 }
 
 function writeHeader(buf: Buffer, pos: number, h: ResponseHeader): number {
-  pos = writeU64Field(buf, pos, 1, h.clusterId);
-  pos = writeU64Field(buf, pos, 2, h.memberId);
-  pos = writeU64Field(buf, pos, 3, h.revision);
-  return writeU64Field(buf, pos, 4, h.raftTerm);
+  const bytes = encodedHeader(h);
+  buf.set(bytes, pos);
+  return pos + bytes.length;
 }
 
 /** etcdserverpb.PutResponse, as the gRPC layer sends it. */
@@ -240,5 +260,77 @@ export function encodePutProposal(id: bigint, put: PutRequest, authHeader: AuthH
   if (put.prevKv) pos = writeNumberField(buf, pos, 4 << 3, 1);
   if (put.ignoreValue) pos = writeNumberField(buf, pos, 5 << 3, 1);
   if (put.ignoreLease) writeNumberField(buf, pos, 6 << 3, 1);
+  return buf;
+}
+
+/**
+ * Encoded events, by event object. The watchable store hands the same Event object to every watcher
+ * it matches, so a put seen by N watchers is encoded once instead of N times; entries go with the
+ * events (a WeakMap holds nothing alive).
+ */
+const encodedEvents = new WeakMap<Event, Buffer | null>();
+
+/** The body of an mvccpb.Event, or null when it is off the fast path. */
+function encodedEvent(ev: Event): Buffer | null {
+  let b = encodedEvents.get(ev);
+  if (b !== undefined) return b;
+  const type: number = ev.type;
+  if ((ev.kv !== undefined && !kvFits(ev.kv)) || (ev.prevKv !== undefined && !kvFits(ev.prevKv)) || type < 0) {
+    b = null;
+  } else {
+    const ks = ev.kv !== undefined ? kvSize(ev.kv) : -1;
+    const ps = ev.prevKv !== undefined ? kvSize(ev.prevKv) : -1;
+    b = Buffer.allocUnsafe(
+      (type !== 0 ? 1 + varintSize(type) : 0) + (ks >= 0 ? messageFieldSize(ks) : 0) + (ps >= 0 ? messageFieldSize(ps) : 0),
+    );
+    let pos = 0;
+    if (type !== 0) pos = writeNumberField(b, pos, 1 << 3, type);
+    if (ev.kv !== undefined) pos = writeKv(b, writeMessageHeader(b, pos, 2, ks), ev.kv);
+    if (ev.prevKv !== undefined) writeKv(b, writeMessageHeader(b, pos, 3, ps), ev.prevKv);
+  }
+  encodedEvents.set(ev, b);
+  return b;
+}
+
+/** etcdserverpb.WatchResponse, as the gRPC layer sends it; events are encoded once (encodedEvents). */
+export function encodeWatchResponse(r: WatchResponse): Buffer {
+  const events: Buffer[] = [];
+  for (const ev of r.events) {
+    const b = encodedEvent(ev);
+    if (b === null) break;
+    events.push(b);
+  }
+  if (
+    events.length !== r.events.length ||
+    (r.header !== undefined && !headerFits(r.header)) ||
+    !isSmall(r.watchId) ||
+    !isSmall(r.compactRevision) ||
+    r.cancelReason !== ''
+  ) {
+    return Buffer.from(WatchResponse.encode(r).finish());
+  }
+  const hs = r.header !== undefined ? headerSize(r.header) : -1;
+  let size = hs >= 0 ? messageFieldSize(hs) : 0;
+  const watchId = Number(r.watchId);
+  const compact = Number(r.compactRevision);
+  if (watchId !== 0) size += 1 + varintSize(watchId);
+  if (r.created) size += 2;
+  if (r.canceled) size += 2;
+  if (compact !== 0) size += 1 + varintSize(compact);
+  if (r.fragment) size += 2;
+  for (const b of events) size += messageFieldSize(b.length);
+  const buf = Buffer.allocUnsafe(size);
+  let pos = 0;
+  if (r.header !== undefined) pos = writeHeader(buf, writeMessageHeader(buf, pos, 1, hs), r.header);
+  if (watchId !== 0) pos = writeNumberField(buf, pos, 2 << 3, watchId);
+  if (r.created) pos = writeNumberField(buf, pos, 3 << 3, 1);
+  if (r.canceled) pos = writeNumberField(buf, pos, 4 << 3, 1);
+  if (compact !== 0) pos = writeNumberField(buf, pos, 5 << 3, compact);
+  if (r.fragment) pos = writeNumberField(buf, pos, 7 << 3, 1);
+  for (const b of events) {
+    pos = writeMessageHeader(buf, pos, 11, b.length);
+    buf.set(b, pos);
+    pos += b.length;
+  }
   return buf;
 }

@@ -6,7 +6,7 @@ import { ElectionService } from '../../gen/v3electionpb/v3election.js';
 import { LockService } from '../../gen/v3lockpb/v3lock.js';
 import { GRPC_OVERHEAD_BYTES, type ServerConfig } from '../../server/config.js';
 import type { EtcdServer } from '../../server/etcd-server.js';
-import { encodePutResponse, encodeRangeResponse } from '../../util/fast-encode.js';
+import { encodePutResponse, encodeRangeResponse, encodeWatchResponse } from '../../util/fast-encode.js';
 import type { Logger } from '../../util/logger.js';
 import type { ServiceEntry } from '../http/gateway.js';
 import { authService } from './auth.js';
@@ -28,10 +28,16 @@ const FastKVService: typeof KVService = {
   put: { ...KVService.put, responseSerialize: encodePutResponse },
 };
 
+/** Watch with the size-first encoder that encodes an event once for all the watchers it reaches. */
+const FastWatchService: typeof WatchService = {
+  ...WatchService,
+  watch: { ...WatchService.watch, responseSerialize: encodeWatchResponse },
+};
+
 export function clientServices(server: EtcdServer, log: Logger): ServiceEntry[] {
   return [
     { name: 'etcdserverpb.KV', definition: FastKVService, impl: kvService(server, log) },
-    { name: 'etcdserverpb.Watch', definition: WatchService, impl: watchService(server, log) },
+    { name: 'etcdserverpb.Watch', definition: FastWatchService, impl: watchService(server, log) },
     { name: 'etcdserverpb.Maintenance', definition: MaintenanceService, impl: maintenanceService(server, log) },
     { name: 'etcdserverpb.Cluster', definition: ClusterService, impl: clusterService(server, log) },
     { name: 'etcdserverpb.Lease', definition: LeaseService, impl: leaseService(server, log) },
