@@ -1,72 +1,119 @@
-// A small load generator over @grpc/grpc-js with our generated etcd v3 client: `clients` concurrent
-// request loops spread over `conns` connections, for a fixed number of requests. Reports ops/s and
-// latency percentiles. Used by `npm run bench`; never asserts on a figure.
-import { credentials } from '@grpc/grpc-js';
-import { KVClient, type PutRequest, type RangeRequest } from '../etcd-node/src/gen/etcdserverpb/rpc.js';
+// Our load generator for unary requests (put, range, txn-put): `clients` request loops, each waiting for
+// its answer before sending the next, spread over `conns` connections, for `total` requests — the model
+// of etcd's benchmark tool. A case stops issuing after `maxSeconds` (so a slow server cannot stretch a
+// run without end) and gives up when nothing has been answered for `stallSeconds`.
+import type { ServiceError } from '@grpc/grpc-js';
+import type { KVClient } from '../etcd-node/src/gen/etcdserverpb/rpc.js';
+import { describeError, resultOf, type CaseResult } from './case-result.js';
+import type { KeyShape, UnaryKind } from './cases.js';
+import { closeAll, connectMany } from './connections.js';
+import { keyPicker, putRequests, rangeRequest, RANGE_KEY, txnPutRequest } from './keys.js';
+import { Latencies } from './latencies.js';
 
-export interface LoadSpec {
-  readonly endpoint: string;
-  readonly op: 'put' | 'range-linearizable' | 'range-serializable';
+export interface UnaryLoad {
+  readonly endpoints: readonly string[];
+  readonly kind: UnaryKind;
   readonly clients: number;
   readonly conns: number;
   readonly total: number;
-  readonly valueSize: number;
+  readonly shape: KeyShape;
+  readonly maxSeconds: number;
+  readonly stallSeconds: number;
 }
 
-export interface LoadResult {
-  readonly opsPerSec: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly p999: number;
-  readonly errors: number;
-}
+type Done = (err: ServiceError | null) => void;
+type Send = (kv: KVClient, done: Done) => void;
 
-export async function runLoad(spec: LoadSpec): Promise<LoadResult> {
-  const conns = Array.from(
-    { length: spec.conns },
-    (_, i) => new KVClient(spec.endpoint, credentials.createInsecure(), { 'grpc.channel_id': i }),
-  );
-  const value = Buffer.alloc(spec.valueSize, 'v');
-  const latencies: number[] = [];
-  let issued = 0;
-  let errors = 0;
-  const one = (c: KVClient, n: number): Promise<void> =>
-    new Promise((resolve) => {
-      const key = Buffer.from(`bench/${(n % 100000).toString().padStart(6, '0')}`);
-      const start = process.hrtime.bigint();
-      const done = (err: unknown): void => {
-        if (err) errors++;
-        latencies.push(Number(process.hrtime.bigint() - start) / 1e6);
-        resolve();
-      };
-      if (spec.op === 'put') {
-        const req: PutRequest = { key, value, lease: 0n, prevKv: false, ignoreValue: false, ignoreLease: false };
-        c.put(req, (err) => done(err));
-      } else {
-        const req: RangeRequest = {
-          key: Buffer.from('bench/000001'), rangeEnd: Buffer.alloc(0), limit: 0n, revision: 0n, sortOrder: 0, sortTarget: 0,
-          serializable: spec.op === 'range-serializable', keysOnly: false, countOnly: false,
-          minModRevision: 0n, maxModRevision: 0n, minCreateRevision: 0n, maxCreateRevision: 0n,
-        };
-        c.range(req, (err) => done(err));
-      }
-    });
-  const worker = async (w: number): Promise<void> => {
-    const c = conns[w % conns.length]!;
-    while (issued < spec.total) {
-      const n = issued++;
-      await one(c, n);
+/** How one request of the case is sent; the requests are built here, before the clock starts. */
+function sender(load: UnaryLoad): Send {
+  const pick = keyPicker(load.shape);
+  let i = 0;
+  switch (load.kind) {
+    case 'put': {
+      const reqs = putRequests(load.shape);
+      return (kv, done) => kv.put(reqs[pick(i++)]!, done);
     }
-  };
-  // warm the connections
-  await Promise.all(conns.map((c) => one(c, 1)));
-  latencies.length = 0;
-  errors = 0;
-  const t0 = process.hrtime.bigint();
-  await Promise.all(Array.from({ length: spec.clients }, (_, w) => worker(w)));
-  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
-  for (const c of conns) c.close();
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0;
-  return { opsPerSec: latencies.length / secs, p50: pct(0.5), p99: pct(0.99), p999: pct(0.999), errors };
+    case 'txn-put': {
+      const reqs = putRequests(load.shape).map(txnPutRequest);
+      return (kv, done) => kv.txn(reqs[pick(i++)]!, done);
+    }
+    case 'range-linearizable':
+    case 'range-serializable': {
+      const req = rangeRequest(Buffer.from(RANGE_KEY), load.kind === 'range-serializable');
+      return (kv, done) => kv.range(req, done);
+    }
+  }
+}
+
+export async function runUnary(load: UnaryLoad): Promise<CaseResult> {
+  const conns = connectMany(load.endpoints, load.conns);
+  try {
+    const send = sender(load);
+    // connect every connection (and let the server warm up its handlers) before the clock starts
+    const warm = await Promise.all(conns.map((c) => new Promise<ServiceError | null>((res) => send(c.kv, res))));
+    const warmError = warm.find((e) => e !== null);
+    if (warmError) return { requests: 0, opsPerSec: 0, errors: 1, note: `warm-up: ${describeError(warmError)}` };
+    return await drive(load, send, conns.map((c) => c.kv));
+  } finally {
+    closeAll(conns);
+  }
+}
+
+function drive(load: UnaryLoad, send: Send, kvs: readonly KVClient[]): Promise<CaseResult> {
+  const lat = new Latencies(load.total);
+  const t0 = performance.now();
+  const stopAt = t0 + load.maxSeconds * 1000;
+  let issued = 0;
+  let answered = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  let stoppedEarly = false;
+  let idleClients = 0;
+  let lastAnswer = t0;
+  return new Promise((resolve) => {
+    let finished = false;
+    const finish = (note?: string): void => {
+      if (finished) return;
+      finished = true;
+      clearInterval(watchdog);
+      resolve(resultOf(lat, (performance.now() - t0) / 1000, errors, note ?? firstError));
+    };
+    const watchdog = setInterval(() => {
+      if (performance.now() - lastAnswer > load.stallSeconds * 1000) {
+        finish(`stalled: ${issued - answered} requests unanswered for ${load.stallSeconds} s`);
+      }
+    }, 1000);
+    const startClient = (kv: KVClient): void => {
+      let start = 0;
+      const next = (): void => {
+        if (issued >= load.total || finished) {
+          if (++idleClients === load.clients) finish(stoppedEarly ? `stopped after ${load.maxSeconds} s` : undefined);
+          return;
+        }
+        if (start !== 0 && lastAnswer > stopAt) {
+          stoppedEarly = true;
+          issued = load.total;
+          next();
+          return;
+        }
+        issued++;
+        start = performance.now();
+        send(kv, done);
+      };
+      // one callback per client, made once: no closure per request
+      const done: Done = (err) => {
+        lastAnswer = performance.now();
+        answered++;
+        if (err) {
+          errors++;
+          firstError ??= describeError(err);
+        } else {
+          lat.add(lastAnswer - start);
+        }
+        next();
+      };
+      next();
+    };
+    for (let w = 0; w < load.clients; w++) startClient(kvs[w % kvs.length]!);
+  });
 }

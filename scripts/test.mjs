@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
-const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['etcd-node/src', 'operator/src', 'test/node', 'test/compat', 'test/durability', 'test/cluster'];
+const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['etcd-node/src', 'operator/src', 'test/node', 'test/compat', 'test/durability', 'test/cluster', 'test/bench'];
 
 function collect(p, out) {
   let st;
