@@ -485,7 +485,9 @@ export class EtcdServer {
         }
         if (e.index <= this.appliedIndex) continue;
         if (e.type === EntryType.Normal && e.data.length > 0) {
-          const req = this.proposedPuts.get(e.data) ?? InternalRequest.decode(e.data);
+          let req = this.proposedPuts.get(e.data);
+          if (req !== undefined) this.proposedPuts.delete(e.data); // the Raft log keeps the entry a while
+          else req = InternalRequest.decode(e.data);
           const outcome = req.memberAttributes
             ? this.applyMemberAttributes(req.memberAttributes)
             : req.memberUpdate
