@@ -90,7 +90,7 @@ export class WatchableStore {
       const key = ev.kv?.key;
       if (!key) continue;
       // one object per event and shape, shared by every watcher: the gRPC layer encodes it once
-      const bare = withoutPrevKv(ev);
+      let bare: Event | undefined;
       this.synced.forEachMatch(key, (w) => {
         if (w.minRev > rev || !w.wants(ev)) return;
         let b = batches.get(w);
@@ -98,7 +98,7 @@ export class WatchableStore {
           b = [];
           batches.set(w, b);
         }
-        b.push(w.prevKv ? ev : bare);
+        b.push(w.prevKv ? ev : (bare ??= withoutPrevKv(ev)));
       });
     }
     for (const [w, evs] of batches) {

@@ -770,9 +770,7 @@ export class EtcdServer {
 
   /** `authHeader`: who asked, for the apply-time auth revision check (AuthStore.header). */
   async put(r: PutRequest, authHeader?: AuthHeader): Promise<PutResponse> {
-    // the common case (under quota) without a promise of its own
-    const cost = KV_OVERHEAD + r.key.length + r.value.length;
-    if (this.backend.size() + cost >= this.cfg.quotaBackendBytes) await this.checkQuota(cost);
+    await this.checkQuota(KV_OVERHEAD + r.key.length + r.value.length);
     const res = await this.proposeAndWait<PutResponse>({ put: r, authHeader });
     res.header = this.header(Number(res.header?.revision ?? 0n));
     return res;

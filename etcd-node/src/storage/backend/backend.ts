@@ -169,11 +169,11 @@ export class Backend {
     }
     this.frames.pop();
     const parent = this.frames[this.frames.length - 1];
-    if (!parent) this.sizeCache = undefined;
     if (parent) {
       parent.rollbacks.push(...frame.rollbacks);
       parent.commits.push(...frame.commits);
     } else {
+      this.sizeCache = undefined;
       // the commit is done and cannot be undone: a failing callback must not make batch() look failed
       try {
         runAll(frame.commits);

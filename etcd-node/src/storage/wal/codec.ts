@@ -16,14 +16,18 @@ function toNumber(v: bigint, what: string): number {
   return Number(v);
 }
 
-function checkIndex(n: number, what: string): bigint {
+function assertIndex(n: number, what: string): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`wal: ${what} ${n} is not a non-negative integer`);
+}
+
+function checkIndex(n: number, what: string): bigint {
+  assertIndex(n, what);
   return BigInt(n);
 }
 
 export function encodeEntry(e: Entry): Uint8Array {
-  checkIndex(e.term, 'entry term');
-  checkIndex(e.index, 'entry index');
+  assertIndex(e.term, 'entry term');
+  assertIndex(e.index, 'entry index');
   const type = e.type === EntryType.ConfChange ? pb.EntryType.ENTRY_CONF_CHANGE : pb.EntryType.ENTRY_NORMAL;
   return encodeEntryFields(e.term, e.index, type, e.data);
 }
