@@ -30,16 +30,27 @@ export interface KeyShape {
   readonly sequential: boolean;
 }
 
-const envNumber = (name: string, def: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : def;
-};
+/**
+ * An integer setting from the environment: `def` when unset or empty. A value that is not an integer of
+ * at least `min` ends the benchmark (exit code 2) with a message naming the variable: a typo must not
+ * measure something else. Read when the bench scripts load, before anything starts.
+ */
+export function envInt(name: string, def: number, min = 1): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return def;
+  const v = Number(raw);
+  if (!Number.isInteger(v) || v < min) {
+    console.error(`bench: ${name} must be an integer of at least ${min}, got "${raw}"`);
+    process.exit(2);
+  }
+  return v;
+}
 
 export function keyShapeFromEnv(): KeyShape {
   return {
-    keySize: envNumber('BENCH_KEY_SIZE', 8),
-    valueSize: envNumber('BENCH_VALUE_SIZE', 256),
-    keySpace: envNumber('BENCH_KEY_SPACE', 100_000),
+    keySize: envInt('BENCH_KEY_SIZE', 8),
+    valueSize: envInt('BENCH_VALUE_SIZE', 256),
+    keySpace: envInt('BENCH_KEY_SPACE', 100_000),
     sequential: process.env['BENCH_SEQUENTIAL_KEYS'] === '1',
   };
 }

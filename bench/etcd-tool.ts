@@ -7,9 +7,11 @@ import { join } from 'node:path';
 import { describeError, failedResult, type CaseResult } from './case-result.js';
 import { RANGE_KEY } from './keys.js';
 import type { UnaryLoad } from './load.js';
-import { repoRoot } from './targets.js';
+import { toolVersions } from '../test/k8s/tools.js';
+import { repoRoot } from '../test/support/servers.js';
 
-export const etcdToolPath = join(repoRoot, '.tools', 'benchmark-v3.6.8', 'benchmark');
+/** etcd's tools/benchmark as scripts/build-tools.sh builds it (version from scripts/tools-versions.env). */
+export const etcdToolPath = join(repoRoot, '.tools', `benchmark-${toolVersions()['BENCHMARK_VERSION'] ?? 'unknown'}`, 'benchmark');
 
 export const etcdToolAvailable = (): boolean => process.env['BENCH_ETCD_TOOL'] !== '0' && existsSync(etcdToolPath);
 

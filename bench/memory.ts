@@ -11,6 +11,7 @@
 import type { ClientDuplexStream } from '@grpc/grpc-js';
 import type { StatusResponse, TxnRequest, WatchRequest, WatchResponse } from '../etcd-node/src/gen/etcdserverpb/rpc.js';
 import { describeError } from './case-result.js';
+import { envInt } from './cases.js';
 import { closeAll, connectMany, type Connection } from './connections.js';
 import { keyBytes, putRequest } from './keys.js';
 import { rssMiB } from './process-stats.js';
@@ -18,12 +19,8 @@ import { machineDescription, recording, reproduceCommand, writeSection } from '.
 import { discoverTargets, installCleanup, makeRunDir, removeRunDir, selectTargets, startTarget, type RunningTarget } from './targets.js';
 import { watchCreate } from './watch-latency.js';
 
-const count = (name: string, def: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isInteger(v) && v > 0 ? v : def;
-};
-const KEYS = count('BENCH_MEMORY_KEYS', 1_000_000);
-const WATCHERS = count('BENCH_MEMORY_WATCHERS', 100_000);
+const KEYS = envInt('BENCH_MEMORY_KEYS', 1_000_000);
+const WATCHERS = envInt('BENCH_MEMORY_WATCHERS', 100_000);
 const WATCHERS_PER_STREAM = Math.min(1000, WATCHERS);
 const PUTS_PER_TXN = 128;
 const TXNS_IN_FLIGHT = 16;

@@ -6,7 +6,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { etcdToolAvailable, etcdToolPath } from './etcd-tool.js';
-import { etcdNodeVersion, repoRoot, type TargetSpec } from './targets.js';
+import { repoRoot } from '../test/support/servers.js';
+import { etcdNodeVersion, type TargetSpec } from './targets.js';
 
 export const benchmarksFile = join(repoRoot, 'docs', 'benchmarks.md');
 

@@ -8,7 +8,7 @@
 // benchmark tool), BENCH_KEY_SIZE / BENCH_VALUE_SIZE / BENCH_KEY_SPACE / BENCH_SEQUENTIAL_KEYS=1,
 // BENCH_RECORD=1 or --record (write docs/benchmarks.md).
 import { describeError, failedResult, type CaseResult } from './case-result.js';
-import { allCases, DEFAULT_TOTAL, fullName, keyShapeFromEnv, selectCases, type BenchCase, type KeyShape } from './cases.js';
+import { allCases, DEFAULT_TOTAL, envInt, fullName, keyShapeFromEnv, selectCases, type BenchCase, type KeyShape } from './cases.js';
 import { closeAll, connect } from './connections.js';
 import { etcdToolAvailable, runEtcdTool } from './etcd-tool.js';
 import { putRequest, RANGE_KEY } from './keys.js';
@@ -20,13 +20,8 @@ import { realServers, renderTable, type Row } from './table.js';
 import { discoverTargets, installCleanup, makeRunDir, removeRunDir, selectTargets, startTarget, type RunningTarget, type TargetSpec } from './targets.js';
 import { runWatch } from './watch-latency.js';
 
-const positive = (name: string, def: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : def;
-};
-
-const TOTAL = positive('BENCH_TOTAL', DEFAULT_TOTAL);
-const CASE_SECONDS = positive('BENCH_CASE_SECONDS', 30);
+const TOTAL = envInt('BENCH_TOTAL', DEFAULT_TOTAL);
+const CASE_SECONDS = envInt('BENCH_CASE_SECONDS', 30);
 // a case whose server answers nothing for this long is abandoned (and its row says so)
 const STALL_SECONDS = 20;
 const MEMBER_COUNTS = (process.env['BENCH_MEMBERS'] ?? '1').split(',').map((s) => Number(s.trim()));
@@ -61,7 +56,7 @@ function writeRangeKey(target: RunningTarget, shape: KeyShape): Promise<void> {
 }
 
 /** Requests of each kind every server gets before the first case (BENCH_WARMUP; 0 disables). */
-const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 5000);
+const WARMUP = envInt('BENCH_WARMUP', 5000, 0);
 
 /**
  * The same load for every server before anything is measured, so that every case sees a server in its
@@ -69,7 +64,7 @@ const WARMUP = Number(process.env['BENCH_WARMUP'] ?? 5000);
  * server would count that start-up cost against the first cases.
  */
 async function warmUp(target: RunningTarget, shape: KeyShape): Promise<void> {
-  if (!(WARMUP > 0)) return;
+  if (WARMUP === 0) return;
   const common = { endpoints: target.endpoints, maxSeconds: CASE_SECONDS, stallSeconds: STALL_SECONDS, shape, clients: 16, conns: 4 };
   for (const kind of ['put', 'txn-put', 'range-linearizable', 'range-serializable'] as const) {
     await runUnary({ ...common, kind, total: WARMUP });

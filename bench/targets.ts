@@ -4,15 +4,13 @@
 // removed when the benchmark ends, also on an error or Ctrl-C.
 import { Metadata } from '@grpc/grpc-js';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { StatusResponse } from '../etcd-node/src/gen/etcdserverpb/rpc.js';
 import { closeAll, connect, type Connection } from './connections.js';
-import { freePorts } from '../test/support/servers.js';
-
-export const repoRoot: string = resolve(fileURLToPath(new URL('.', import.meta.url)), '..');
+import { toolVersions } from '../test/k8s/tools.js';
+import { etcdNodeMain, findTool, freePorts, repoRoot } from '../test/support/servers.js';
 
 export interface TargetSpec {
   /** what BENCH_TARGETS names it by: `etcd-node`, `etcd-3.4`, `etcd-3.5`, … */
@@ -34,26 +32,16 @@ function etcdVersion(file: string): string | undefined {
   }
 }
 
-function onPath(name: string): string | undefined {
-  for (const dir of (process.env['PATH'] ?? '').split(':')) {
-    if (dir !== '' && existsSync(join(dir, name))) return join(dir, name);
-  }
-  return undefined;
-}
-
 /** etcd-node (when built) and each real etcd found, one per minor version (the first found wins). */
 export function discoverTargets(): TargetSpec[] {
   const found: TargetSpec[] = [];
-  const nodeMain = join(repoRoot, 'dist', 'etcd-node', 'src', 'cli', 'main.js');
-  if (existsSync(nodeMain)) {
+  if (existsSync(etcdNodeMain)) {
     const bin = join(repoRoot, 'bin', 'etcd-node.js');
     found.push({ id: 'etcd-node', label: 'etcd-node', real: false, file: process.execPath, prefix: [bin], path: bin });
   }
-  const tools = join(repoRoot, '.tools');
-  const candidates = [
-    onPath('etcd'),
-    ...(existsSync(tools) ? readdirSync(tools).filter((d) => d.startsWith('etcd-v')).sort().map((d) => join(tools, d, 'etcd')) : []),
-  ];
+  // Debian's on PATH, then the versions scripts/build-tools.sh builds (scripts/tools-versions.env)
+  const built = (toolVersions()['ETCD_VERSIONS'] ?? '').split(/\s+/).filter((v) => v !== '');
+  const candidates = [findTool('etcd'), ...built.map((v) => join(repoRoot, '.tools', `etcd-${v}`, 'etcd'))];
   for (const file of candidates) {
     if (file === undefined || !existsSync(file)) continue;
     const version = etcdVersion(file);

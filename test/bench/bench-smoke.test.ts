@@ -11,6 +11,7 @@ import { repoRoot, skipUnless } from '../support/servers.js';
 interface Run {
   code: number | null;
   stdout: string;
+  stderr: string;
 }
 
 function runScript(script: string, env: Record<string, string>, args: string[] = []): Promise<Run> {
@@ -21,13 +22,14 @@ function runScript(script: string, env: Record<string, string>, args: string[] =
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
+    let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.resume();
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
     child.on('error', reject);
     child.on('exit', (code) => {
       clearTimeout(timer);
-      resolve({ code, stdout });
+      resolve({ code, stdout, stderr });
     });
   });
 }
@@ -74,5 +76,18 @@ test('npm run bench:memory: RSS with keys and watchers for both servers', skipUn
     assert.ok(row, `a row for ${server}:\n${r.stdout}`);
     assert.match(row[4]!, /^\d+ MiB$/, `RSS with the keys for ${server}`);
     assert.equal(row[3], '0', `no errors loading keys on ${server}`);
+  }
+});
+
+test('a bad setting stops the benchmark before it starts, naming the variable', async () => {
+  for (const [script, env, name] of [
+    ['bench/run.ts', { BENCH_TOTAL: 'many' }, 'BENCH_TOTAL'],
+    ['bench/run.ts', { BENCH_MEMBERS: '2x' }, 'BENCH_MEMBERS'],
+    ['bench/memory.ts', { BENCH_MEMORY_KEYS: '0' }, 'BENCH_MEMORY_KEYS'],
+  ] as const) {
+    const r = await runScript(script, env);
+    assert.notEqual(r.code, 0, `${name} refused`);
+    assert.match(r.stderr, new RegExp(name), `the message names ${name}`);
+    assert.equal(rows(r.stdout).length, 0, 'nothing measured');
   }
 });

@@ -4,7 +4,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../support/servers.js';
 
-function versions(): Record<string, string> {
+/** scripts/tools-versions.env as name → value (the versions build-tools.sh builds into .tools/). */
+export function toolVersions(): Record<string, string> {
   const out: Record<string, string> = {};
   for (const line of readFileSync(join(repoRoot, 'scripts', 'tools-versions.env'), 'utf8').split('\n')) {
     const m = /^([A-Z0-9_]+)="?([^"]*)"?$/.exec(line.trim());
@@ -13,7 +14,7 @@ function versions(): Record<string, string> {
   return out;
 }
 
-export const K8S_VERSION: string = versions()['K8S_VERSION'] ?? 'unknown';
+export const K8S_VERSION: string = toolVersions()['K8S_VERSION'] ?? 'unknown';
 
 /** The folder of kube-apiserver, kube-controller-manager and kubectl (ETCD_TS_K8S_BIN overrides). */
 export const k8sBin: string = process.env['ETCD_TS_K8S_BIN'] ?? join(repoRoot, '.tools', `k8s-${K8S_VERSION}`);
