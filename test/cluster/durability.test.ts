@@ -5,9 +5,10 @@
 //   CLUSTER_KILL9_SEED=1234 node --import tsx --test test/cluster/durability.test.ts   (the same kill schedule)
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Etcd3, type IOptions } from 'etcd3';
+import { Etcd3 } from 'etcd3';
 import { startCluster, type LocalCluster } from '../support/cluster.js';
 import { seededRandom as prng } from '../../etcd-node/src/raft/sim-member.js';
+import { sendOnceFaultHandling } from '../support/etcd3.js';
 import { skipUnless } from '../support/servers.js';
 
 const ROUNDS = 3;
@@ -15,12 +16,6 @@ const WRITERS = 12;
 
 const seed = Number(process.env['CLUSTER_KILL9_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-// every call is sent once and its outcome recorded as is (etcd3 would otherwise retry failed calls)
-type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
-const sendOnce = {
-  execute: async <T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T): Promise<T> => fn({ signal: new AbortController().signal }),
-} as unknown as Policy;
 
 describe('kill -9 of any member of a 3-member cluster loses no acknowledged write', skipUnless('etcdctl'), () => {
   let c: LocalCluster;
@@ -38,7 +33,7 @@ describe('kill -9 of any member of a 3-member cluster loses no acknowledged writ
         new Etcd3({
           hosts: m.clientUrl,
           dialTimeout: 3000,
-          faultHandling: { host: () => sendOnce, global: sendOnce },
+          faultHandling: sendOnceFaultHandling,
           defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 8000 }),
         }),
     );

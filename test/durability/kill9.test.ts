@@ -9,8 +9,9 @@
 //   KILL9_SEED=1234 …   (the same kill delays and, as far as timing allows, the same requests)
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { Etcd3, type IOptions } from 'etcd3';
+import { Etcd3 } from 'etcd3';
 import { seededRandom as prng } from '../../etcd-node/src/raft/sim-member.js';
+import { sendOnceFaultHandling } from '../support/etcd3.js';
 import { selfCheck, skipUnless, startServer, type RunningServer } from '../support/servers.js';
 
 const ROUNDS = 5;
@@ -22,19 +23,11 @@ const seed = Number(process.env['KILL9_SEED'] ?? Math.floor(Math.random() * 2 **
 
 const sleep = (ms: number): Promise<void> => new Promise((res) => setTimeout(res, ms));
 
-// etcd3's default fault handling retries a failed call (and a circuit breaker may refuse calls): here
-// every call is sent once and its outcome is recorded as is. Only `execute` is used by etcd3.
-type Policy = NonNullable<NonNullable<IOptions['faultHandling']>['global']>;
-const sendOnce = {
-  execute: async <T>(fn: (context: { signal: AbortSignal }) => PromiseLike<T> | T): Promise<T> =>
-    fn({ signal: new AbortController().signal }),
-} as unknown as Policy;
-
 function client(server: RunningServer): Etcd3 {
   return new Etcd3({
     hosts: server.clientUrl,
     dialTimeout: 5_000,
-    faultHandling: { host: () => sendOnce, global: sendOnce },
+    faultHandling: sendOnceFaultHandling,
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + 10_000 }),
     grpcOptions: { 'grpc.max_receive_message_length': 256 * 1024 * 1024 },
   });
