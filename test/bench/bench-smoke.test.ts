@@ -1,6 +1,6 @@
-// `npm run bench` and `npm run bench:memory` as a user runs them, at a tiny size: they start etcd-node and
-// Debian's etcd side by side, print a table with a row per case and server, and leave no process or data
-// directory behind. (Figures are not judged: the benchmark measures, it never fails on one.)
+// `npm run bench`, `npm run bench:memory` and `npm run bench:grpc-layer` as a user runs them, at a tiny
+// size: they start etcd-node and Debian's etcd side by side, print a table with a row per case and
+// server, and leave no process or data directory behind. (Figures are not judged: the benchmark measures, it never fails on one.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -76,6 +76,19 @@ test('npm run bench:memory: RSS with keys and watchers for both servers', skipUn
     assert.ok(row, `a row for ${server}:\n${r.stdout}`);
     assert.match(row[4]!, /^\d+ MiB$/, `RSS with the keys for ${server}`);
     assert.equal(row[3], '0', `no errors loading keys on ${server}`);
+  }
+});
+
+test('npm run bench:grpc-layer: CPU per call for bare node:http2, grpc-js, etcd-node and etcd 3.4', skipUnless('etcd'), async () => {
+  const r = await runScript('bench/grpc-layer.ts', { BENCH_TOTAL: '300', BENCH_WARMUP: '100', BENCH_ETCD_TOOL: '0' });
+  assert.equal(r.code, 0, r.stderr);
+  const table = rows(r.stdout);
+  for (const server of ['bare node:http2', 'grpc-js', 'etcd-node', 'etcd 3.4']) {
+    const row = table.find((cells) => cells[0]!.startsWith(server));
+    assert.ok(row, `a row for ${server}:\n${r.stdout}`);
+    assert.match(row[2]!, /^\d+\.\d µs$/, `CPU per call for ${server}`);
+    assert.ok(Number.parseFloat(row[2]!) > 0, `${server} used CPU`);
+    assert.equal(row[3], '0', `no errors on ${server}`);
   }
 });
 
