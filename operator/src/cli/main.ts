@@ -142,6 +142,7 @@ export async function main(argv: string[]): Promise<number> {
   clearInterval(timer);
   await Promise.all(informers.map((i) => i.stop()));
   await queue.shutdown();
+  controller.close();
   await elector?.release();
   server?.close();
   log.info('etcd-operator stopped', lost ? { reason: 'lost the leader election lease' } : {});

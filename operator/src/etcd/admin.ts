@@ -6,6 +6,18 @@ import { ClusterClient, MaintenanceClient, type Member } from '../../../etcd-nod
 
 const DEADLINE_MS = 3000;
 
+/**
+ * The channels live as long as the operator watches the cluster (one EtcdAdmin per cluster, kept between
+ * reconciles): a member pod that is replaced comes back under the same name at another address, so the
+ * name is looked up again after a second and a broken connection is retried within two, not after
+ * grpc-js's defaults (30 s between lookups, backoff up to two minutes).
+ */
+const CHANNEL_OPTIONS = {
+  'grpc.dns_min_time_between_resolutions_ms': 1000,
+  'grpc.initial_reconnect_backoff_ms': 250,
+  'grpc.max_reconnect_backoff_ms': 2000,
+};
+
 export class EtcdCallError extends Error {
   constructor(
     readonly code: number | undefined,
@@ -57,13 +69,13 @@ export class EtcdAdmin {
 
   private cluster(ep: string): ClusterClient {
     let c = this.clusters.get(ep);
-    if (!c) this.clusters.set(ep, (c = new ClusterClient(ep, this.creds)));
+    if (!c) this.clusters.set(ep, (c = new ClusterClient(ep, this.creds, CHANNEL_OPTIONS)));
     return c;
   }
 
   private maintenance(ep: string): MaintenanceClient {
     let c = this.maint.get(ep);
-    if (!c) this.maint.set(ep, (c = new MaintenanceClient(ep, this.creds)));
+    if (!c) this.maint.set(ep, (c = new MaintenanceClient(ep, this.creds, CHANNEL_OPTIONS)));
     return c;
   }
 

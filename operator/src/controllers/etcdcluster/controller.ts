@@ -24,6 +24,10 @@ export interface Result {
 }
 
 export class EtcdClusterController {
+  /** One membership client per cluster (namespace/name), kept while its endpoints and TLS stay the same:
+   *  a reconcile reuses the connections of the one before instead of dialling every member again. */
+  private readonly admins = new Map<string, { fingerprint: string; admin: EtcdAdmin }>();
+
   constructor(
     private readonly kube: Kube,
     private readonly log: Logger,
@@ -32,7 +36,10 @@ export class EtcdClusterController {
 
   async reconcile(namespace: string, name: string): Promise<Result> {
     const ec = await this.kube.get<EtcdCluster>(`${API}/namespaces/${namespace}/etcdclusters/${name}`);
-    if (!ec || ec.metadata.deletionTimestamp) return {}; // owned objects go with it (owner references)
+    if (!ec || ec.metadata.deletionTimestamp) {
+      this.dropAdmin(`${namespace}/${name}`);
+      return {}; // owned objects go with it (owner references)
+    }
     const log = this.log.with({ etcdcluster: `${namespace}/${name}` });
     const parsed = etcdClusterSpec.safeParse(ec.spec);
     const owner: Owner = { name, namespace, uid: ec.metadata.uid ?? '' };
@@ -44,29 +51,47 @@ export class EtcdClusterController {
     }
     const spec = parsed.data;
     const tls = await this.readTls(namespace, spec);
-    const admin = new EtcdAdmin(
+    const admin = this.adminFor(
+      `${namespace}/${name}`,
       Array.from({ length: Math.max(spec.replicas, 1) + 2 }, (_, i) => `${memberHost(owner, i)}:${CLIENT_PORT}`),
       tls.admin,
     );
-    try {
-      const o = await this.observe(owner, spec, admin, tls.problems);
-      const step = plan(o.observed);
-      log.info('reconcile', {
-        step: step.kind,
-        ...('ordinal' in step ? { ordinal: step.ordinal } : {}),
-        ...('id' in step ? { member: step.id } : {}),
-        ...(o.leaderId ? { leader: o.leaderId } : {}),
-      });
-      const result = await this.act(owner, spec, step, o, admin);
-      const what = eventFor(step);
-      if (what && this.events) {
-        await this.events.record({ apiVersion: 'etcdts.dev/v1alpha1', kind: 'EtcdCluster', name, namespace, uid: ec.metadata.uid }, what[0], what[1], what[2]);
-      }
-      await this.writeStatus(ec, this.status(ec, owner, o, step), conditionsFor(step, o));
-      return result;
-    } finally {
-      admin.close();
+    const o = await this.observe(owner, spec, admin, tls.problems);
+    const step = plan(o.observed);
+    log.info('reconcile', {
+      step: step.kind,
+      ...('ordinal' in step ? { ordinal: step.ordinal } : {}),
+      ...('id' in step ? { member: step.id } : {}),
+      ...(o.leaderId ? { leader: o.leaderId } : {}),
+    });
+    const result = await this.act(owner, spec, step, o, admin);
+    const what = eventFor(step);
+    if (what && this.events) {
+      await this.events.record({ apiVersion: 'etcdts.dev/v1alpha1', kind: 'EtcdCluster', name, namespace, uid: ec.metadata.uid }, what[0], what[1], what[2]);
     }
+    await this.writeStatus(ec, this.status(ec, owner, o, step), conditionsFor(step, o));
+    return result;
+  }
+
+  /** The cluster's membership client; a new one (and the old one closed) when endpoints or TLS changed. */
+  private adminFor(key: string, endpoints: string[], tls: AdminTls | undefined): EtcdAdmin {
+    const fingerprint = JSON.stringify([endpoints, tls?.ca.toString('base64'), tls?.cert?.toString('base64'), tls?.key?.toString('base64')]);
+    const cached = this.admins.get(key);
+    if (cached?.fingerprint === fingerprint) return cached.admin;
+    cached?.admin.close();
+    const admin = new EtcdAdmin(endpoints, tls);
+    this.admins.set(key, { fingerprint, admin });
+    return admin;
+  }
+
+  private dropAdmin(key: string): void {
+    this.admins.get(key)?.admin.close();
+    this.admins.delete(key);
+  }
+
+  /** Closes every membership client (the operator is stopping). */
+  close(): void {
+    for (const key of [...this.admins.keys()]) this.dropAdmin(key);
   }
 
   /**
