@@ -134,7 +134,7 @@ function render(rows: readonly Figures[]): string {
   const streams = Math.ceil(WATCHERS / WATCHERS_PER_STREAM);
   const head = ['server', 'RSS at rest'];
   if (runKeys) head.push(`load ${KEYS} keys (txns of ${PUTS_PER_TXN} puts)`, 'errors', `RSS with ${KEYS} keys`, 'dbSize');
-  if (runWatchers) head.push(`${WATCHERS} watchers created in`, `RSS with the watchers (+ added)`, `one put seen by all ${streams} streams`);
+  if (runWatchers) head.push(`${WATCHERS} watchers created in`, `RSS with the watchers (change)`, `one put seen by all ${streams} streams`);
   head.push('notes');
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const f of rows) {
@@ -148,7 +148,7 @@ function render(rows: readonly Figures[]): string {
       const w = f.watchers;
       const before = f.load?.rssMiB ?? f.restMiB;
       cells.push(w ? `${w.seconds.toFixed(1)} s${w.created < WATCHERS ? ` (only ${w.created})` : ''}` : '–',
-        w ? `${mib(w.rssMiB)} (+${mib(w.rssMiB - before)})` : '–', w?.fanOutMs === undefined ? '–' : `${w.fanOutMs.toFixed(1)} ms`);
+        w ? `${mib(w.rssMiB)} (${w.rssMiB >= before ? '+' : '−'}${mib(Math.abs(w.rssMiB - before))})` : '–', w?.fanOutMs === undefined ? '–' : `${w.fanOutMs.toFixed(1)} ms`);
     }
     cells.push(f.note ?? '');
     lines.push(`| ${cells.join(' | ')} |`);
