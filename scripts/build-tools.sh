@@ -2,10 +2,11 @@
 # Builds the outside tools the e2e, compatibility and benchmark suites use, from the Go module proxy with
 # the ordinary Go toolchain, into .tools/ (gitignored), one folder per tool and version:
 #   .tools/k8s-<v>/{kube-apiserver,kube-controller-manager,kubectl}
-#   .tools/etcd-<v>/{etcd,etcdctl}
+#   .tools/etcd-<v>/{etcd,etcdctl,etcdutl}
 #   .tools/benchmark-<v>/benchmark
+#   .tools/minio-<v>/minio           (the S3-compatible server of the backup suites)
 # A folder with its .stamp is complete and is reused; a version bump (scripts/tools-versions.env) builds
-# the new one. Usage: scripts/build-tools.sh [all|k8s|etcd|benchmark]
+# the new one. Usage: scripts/build-tools.sh [all|k8s|etcd|benchmark|minio]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/tools-versions.env
@@ -55,11 +56,13 @@ build_etcd() {
     local out="$TOOLS/etcd-$v"
     [ -f "$out/.stamp" ] && { echo "build-tools: etcd $v: cached in $out"; continue; }
     local start=$SECONDS
-    local dir; dir="$(scratch go.etcd.io/etcd/server/v3 "$v" "require go.etcd.io/etcd/etcdctl/v3 $v")"
+    local dir; dir="$(scratch go.etcd.io/etcd/server/v3 "$v" "require go.etcd.io/etcd/etcdctl/v3 $v
+require go.etcd.io/etcd/etcdutl/v3 $v")"
     mkdir -p "$out"
     (cd "$dir" && echo "build-tools: building etcd $v" &&
       nice go build -trimpath -o "$out/etcd" go.etcd.io/etcd/server/v3 &&
-      nice go build -trimpath -o "$out/etcdctl" go.etcd.io/etcd/etcdctl/v3)
+      nice go build -trimpath -o "$out/etcdctl" go.etcd.io/etcd/etcdctl/v3 &&
+      nice go build -trimpath -o "$out/etcdutl" go.etcd.io/etcd/etcdutl/v3)
     rm -rf "$dir"
     touch "$out/.stamp"
     echo "build-tools: etcd $v built in $((SECONDS - start)) s"
@@ -78,10 +81,23 @@ build_benchmark() {
   echo "build-tools: etcd benchmark $v built in $((SECONDS - start)) s"
 }
 
+# MinIO publishes no semantic versions: the module proxy serves it at a pseudo-version (MINIO_VERSION).
+build_minio() {
+  local v="$MINIO_VERSION" out="$TOOLS/minio-$MINIO_VERSION"
+  [ -f "$out/.stamp" ] && { echo "build-tools: minio $v: cached in $out"; return; }
+  local start=$SECONDS
+  mkdir -p "$out"
+  echo "build-tools: building minio $v"
+  GOBIN="$out" nice go install -trimpath "github.com/minio/minio@$v"
+  touch "$out/.stamp"
+  echo "build-tools: minio $v built in $((SECONDS - start)) s"
+}
+
 case "$what" in
-  all) build_k8s; build_etcd; build_benchmark ;;
+  all) build_k8s; build_etcd; build_benchmark; build_minio ;;
+  minio) build_minio ;;
   k8s) build_k8s ;;
   etcd) build_etcd ;;
   benchmark) build_benchmark ;;
-  *) echo "usage: $0 [all|k8s|etcd|benchmark]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|k8s|etcd|benchmark|minio]" >&2; exit 2 ;;
 esac
