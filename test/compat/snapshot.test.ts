@@ -137,7 +137,7 @@ describe('snapshots of etcd-node are etcd snapshots', { ...(skip !== undefined ?
     const db = BboltReader.open(snap);
     const entries = db.bucketNames().reduce((n, b) => n + db.bucket(b)!.count(), 0);
     db.close();
-    const live = Number(JSON.parse(await ctl(running(), ['get', '', '--prefix', '--keys-only', '-w', 'json'])).count);
+    const live = Number((JSON.parse(await ctl(running(), ['get', '', '--prefix', '--keys-only', '-w', 'json'])) as { count: string | number }).count);
     const tools: Array<[string, string[]]> = [
       ['etcdctl 3.4', ['/usr/bin/etcdctl', 'snapshot', 'status', snap, '-w', 'json']],
       ['etcdutl 3.5', [etcdRelease('3.5').path('etcdutl'), 'snapshot', 'status', snap, '-w', 'json']],
