@@ -123,6 +123,10 @@ export interface ServerOptions {
   /** How readiness is probed: `endpoint health` (default; needs a leader and a linearizable read) or
    *  `endpoint status` (answers on a learner too). */
   readyProbe?: 'health' | 'status';
+  /** For kind 'etcd': another etcd executable than Debian's (e.g. one scripts/build-tools.sh built). */
+  etcdBinary?: string;
+  /** Environment variables added to the server's (e.g. TMPDIR, to see the scratch files it leaves). */
+  env?: Readonly<Record<string, string>>;
 }
 
 export interface RunningServer {
@@ -170,7 +174,8 @@ process.once('exit', () => {
   }
 });
 
-function commandFor(kind: ServerKind): { binary: 'etcd-node' | 'etcd'; file: string; prefix: string[] } {
+function commandFor(kind: ServerKind, etcdBinary?: string): { binary: 'etcd-node' | 'etcd'; file: string; prefix: string[] } {
+  if (kind === 'etcd' && etcdBinary !== undefined) return { binary: 'etcd', file: etcdBinary, prefix: [] };
   if (kind === 'etcd' || selfCheck) return { binary: 'etcd', file: tool('etcd'), prefix: [] };
   if (!existsSync(etcdNodeMain)) {
     throw new Error(`etcd-node is not built (${etcdNodeMain} is missing): run \`npm run build\` first`);
@@ -208,7 +213,7 @@ function probeHealth(etcdctl: string, endpoint: string, extra: readonly string[]
 
 /** Start one single-member server and wait until `etcdctl endpoint health` succeeds. */
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
-  const cmd = commandFor(opts.kind);
+  const cmd = commandFor(opts.kind, opts.etcdBinary);
   const etcdctl = tool('etcdctl');
   const name = opts.name ?? 'n1';
   const ownDataDir = opts.dataDir === undefined;
@@ -249,7 +254,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     starts += 1;
     if (starts > 1) append(`\n----- restart #${starts - 1} -----\n`);
     exitInfo = undefined;
-    const c = spawn(cmd.file, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+    const c = spawn(cmd.file, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
     child = c;
     live.add(c);
     c.stdout?.on('data', append);
