@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { allCrds, renderCrd, structural } from './crds.js';
 import { etcdClusterSpec } from './etcd-cluster.js';
-import { etcdBackupSpec, etcdRestoreSpec } from './etcd-backup.js';
+import { etcdBackupSpec } from './etcd-backup.js';
+import { etcdRestoreSpec } from './etcd-restore.js';
 
 describe('CRDs', () => {
   it('crds/*.yaml are up to date (run `npm run gen:crds` after changing operator/src/api)', () => {
@@ -54,7 +55,42 @@ describe('EtcdCluster spec', () => {
 describe('EtcdBackup and EtcdRestore specs', () => {
   it('need exactly one store, and at most one restore target', () => {
     assert.equal(etcdBackupSpec.safeParse({ clusterName: 'a', store: {} }).success, false);
-    assert.equal(etcdBackupSpec.safeParse({ clusterName: 'a', store: { filesystem: { claimName: 'b' } } }).success, true);
+    assert.equal(etcdBackupSpec.safeParse({ clusterName: 'a', store: { volume: { claimName: 'b' } } }).success, true);
+    assert.equal(etcdBackupSpec.safeParse({ clusterName: 'a', store: { volume: { claimName: 'b' }, s3: { bucket: 'bkt', credentialsSecret: 'c' } } }).success, false);
     assert.equal(etcdRestoreSpec.safeParse({ clusterName: 'a', backupName: 'b', targetRevision: 5, targetTime: '2026-01-01T00:00:00Z' }).success, false);
+  });
+});
+
+describe('EtcdBackup spec', () => {
+  const store = { s3: { endpoint: 'https://minio:9000', bucket: 'backups', credentialsSecret: 'creds' } };
+  it('fills the scheme\'s defaults', () => {
+    const s = etcdBackupSpec.parse({ clusterName: 'main', store });
+    assert.equal(s.fullSchedule, '*/30 * * * *');
+    assert.equal(s.deltaPeriod, '10s');
+    assert.equal(s.deltaMaxBytes, '8Mi');
+    assert.equal(s.compression, 'gzip');
+    assert.deepEqual(s.encryption, {});
+    assert.deepEqual(s.retention, {});
+    assert.equal(s.suspend, false);
+    assert.deepEqual(s.store.s3, { endpoint: 'https://minio:9000', bucket: 'backups', prefix: '', region: 'us-east-1', forcePathStyle: true, credentialsSecret: 'creds' });
+  });
+  it('refuses what a schema can judge', () => {
+    const bad: Array<[Record<string, unknown>, RegExp]> = [
+      [{ fullSchedule: 'banana' }, /cron expression/],
+      [{ fullSchedule: '* * *' }, /cron expression/],
+      [{ deltaPeriod: 'soon' }, /duration/],
+      [{ deltaMaxBytes: 'lots' }, /quantity/],
+      [{ encryption: { disabled: true, keySecret: 'k' } }, /exclude each other/],
+      [{ retention: { fullSnapshots: 3, maxAge: '24h' } }, /at most one/],
+      [{ store: { s3: { bucket: 'Bad_Bucket', credentialsSecret: 'c' } } }, /bucket name/],
+      [{ store: { s3: { bucket: 'ok-bucket', credentialsSecret: 'c', endpoint: 'minio:9000' } } }, /http/],
+      [{ compression: 'zstd' }, /compression|Invalid/],
+    ];
+    for (const [patch, re] of bad) {
+      const r = etcdBackupSpec.safeParse({ clusterName: 'main', store, ...patch });
+      assert.equal(r.success, false, `${JSON.stringify(patch)} should be refused`);
+      assert.match(JSON.stringify(r.error?.issues), re);
+    }
+    assert.equal(etcdBackupSpec.safeParse({ clusterName: 'main', store, fullSchedule: '61 * * * *' }).success, true, 'cron-parser, not the schema, refuses a minute of 61');
   });
 });

@@ -3,7 +3,8 @@
 // beside properties; free-form objects preserve unknown fields), plus what zod cannot say: CEL rules
 // for cross-field checks and immutable fields, the status subresource, printer columns.
 import { z } from 'zod';
-import { etcdBackupSpec, etcdRestoreSpec } from './etcd-backup.js';
+import { etcdBackupSpec, etcdBackupStatus } from './etcd-backup.js';
+import { etcdRestoreSpec } from './etcd-restore.js';
 import { etcdClusterSpec, etcdClusterStatus, GROUP, VERSION } from './etcd-cluster.js';
 
 type Schema = Record<string, unknown>;
@@ -52,7 +53,7 @@ interface CrdInput {
   shortNames: string[];
   spec: Schema;
   status: Schema;
-  columns: Array<{ name: string; type: string; jsonPath: string; description?: string }>;
+  columns: Array<{ name: string; type: string; jsonPath: string; description?: string; priority?: number }>;
 }
 
 function crd(c: CrdInput): Schema {
@@ -106,16 +107,24 @@ export function etcdClusterCrd(): Schema {
 
 export function etcdBackupCrd(): Schema {
   const spec = jsonSchema(etcdBackupSpec);
-  addRule(at(spec, ['store']), '(has(self.s3) ? 1 : 0) + (has(self.filesystem) ? 1 : 0) == 1', 'exactly one of s3 or filesystem is required');
+  addRule(at(spec, ['store']), '(has(self.s3) ? 1 : 0) + (has(self.volume) ? 1 : 0) == 1', 'exactly one of s3 or volume is required');
+  addRule(spec, "duration(self.deltaPeriod) >= duration('1s') && duration(self.deltaPeriod) <= duration('1h')", 'deltaPeriod must be between 1s and 1h');
+  addRule(spec, 'self.clusterName == oldSelf.clusterName', 'clusterName is immutable (create another EtcdBackup for another cluster)');
+  addRule(at(spec, ['encryption']), "!(has(self.keySecret) && has(self.disabled) && self.disabled)", 'keySecret and disabled: true exclude each other');
+  addRule(at(spec, ['retention']), '!(has(self.fullSnapshots) && has(self.maxAge))', 'at most one of fullSnapshots and maxAge');
   return crd({
     kind: 'EtcdBackup',
     plural: 'etcdbackups',
-    shortNames: ['etcdbackup'],
+    shortNames: ['etcdbackup', 'eb'],
     spec,
-    status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+    status: jsonSchema(etcdBackupStatus),
     columns: [
       { name: 'Cluster', type: 'string', jsonPath: '.spec.clusterName' },
-      { name: 'Schedule', type: 'string', jsonPath: '.spec.schedule' },
+      { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+      { name: 'Recoverable', type: 'integer', jsonPath: '.status.latestRecoverable.revision', description: 'The newest revision a restore can reach.' },
+      { name: 'Last-Full', type: 'date', jsonPath: '.status.lastFullSnapshot.time' },
+      { name: 'Objects', type: 'integer', jsonPath: '.status.objects' },
+      { name: 'Schedule', type: 'string', jsonPath: '.spec.fullSchedule', priority: 1 },
     ],
   });
 }
