@@ -4,6 +4,7 @@
 import { status } from '@grpc/grpc-js';
 import { etcdClusterSpec, type Condition, type EtcdCluster, type EtcdClusterStatus, type MemberStatus } from '../../api/etcd-cluster.js';
 import { EtcdAdmin, EtcdCallError, type AdminTls, type MemberInfo } from '../../etcd/admin.js';
+import { clusterAccess } from '../../etcd/cluster-access.js';
 import { bootstrapConfig, clientScheme, clientService, labels, pdb, peerScheme, peerService, statefulSet, type Owner } from '../../resources/builders.js';
 import { CLIENT_PORT, clientURL, initialCluster, memberHost, names, ordinalOf, peerURL } from '../../resources/names.js';
 import type { EventRecorder } from '../../runtime/events.js';
@@ -50,13 +51,9 @@ export class EtcdClusterController {
       return {};
     }
     const spec = parsed.data;
-    const tls = await this.readTls(namespace, spec);
-    const admin = this.adminFor(
-      `${namespace}/${name}`,
-      Array.from({ length: Math.max(spec.replicas, 1) + 2 }, (_, i) => `${memberHost(owner, i)}:${CLIENT_PORT}`),
-      tls.admin,
-    );
-    const o = await this.observe(owner, spec, admin, tls.problems);
+    const access = await clusterAccess(this.kube, owner, spec);
+    const admin = this.adminFor(`${namespace}/${name}`, access.endpoints, access.tls);
+    const o = await this.observe(owner, spec, admin, access.problems);
     const step = plan(o.observed);
     log.info('reconcile', {
       step: step.kind,
@@ -92,34 +89,6 @@ export class EtcdClusterController {
   /** Closes every membership client (the operator is stopping). */
   close(): void {
     for (const key of [...this.admins.keys()]) this.dropAdmin(key);
-  }
-
-  /**
-   * The TLS Secrets the spec names, each read once: what is wrong with them (reported as Degraded), and
-   * the operator's own TLS to the members (the client Secret's CA, its certificate if given).
-   */
-  private async readTls(namespace: string, spec: Observed['spec']): Promise<{ problems: string[]; admin: AdminTls | undefined }> {
-    const problems: string[] = [];
-    const data = new Map<string, Record<string, string> | undefined>();
-    for (const [what, ref] of Object.entries(spec.tls ?? {})) {
-      if (!ref) continue;
-      if (!data.has(ref.secretName)) {
-        data.set(ref.secretName, (await this.kube.get<{ data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/secrets/${ref.secretName}`))?.data);
-      }
-      const d = data.get(ref.secretName);
-      if (d === undefined) {
-        problems.push(`tls.${what}: Secret ${namespace}/${ref.secretName} not found`);
-        continue;
-      }
-      const need = what === 'operator' ? ['tls.crt', 'tls.key'] : ['tls.crt', 'tls.key', 'ca.crt'];
-      const missing = need.filter((k) => d[k] === undefined);
-      if (missing.length > 0) problems.push(`tls.${what}: Secret ${namespace}/${ref.secretName} has no ${missing.join(', ')}`);
-    }
-    const b = (v: string | undefined): Buffer | undefined => (v === undefined ? undefined : Buffer.from(v, 'base64'));
-    const client = spec.tls?.client ? data.get(spec.tls.client.secretName) : undefined;
-    const own = spec.tls?.operator ? data.get(spec.tls.operator.secretName) : undefined;
-    const ca = b(client?.['ca.crt']);
-    return { problems, admin: ca ? { ca, cert: b(own?.['tls.crt']), key: b(own?.['tls.key']) } : undefined };
   }
 
   private async observe(owner: Owner, spec: Observed['spec'], admin: EtcdAdmin, problems: string[]) {
