@@ -22,7 +22,7 @@ export class OperatorMetrics {
 }
 
 /** Serves /metrics, /healthz (the process runs) and /readyz (`ready()`), on host:port. */
-export async function serveMetrics(address: string, metrics: OperatorMetrics, ready: () => boolean): Promise<http.Server> {
+export async function serveMetrics(address: string, metrics: { readonly registry: Registry }, ready: () => boolean, notReady = 'not leading'): Promise<http.Server> {
   const m = /^(.*):(\d+)$/.exec(address);
   if (!m) throw new Error(`--metrics-address: expected host:port, got ${address}`);
   const server = http.createServer((req, res) => {
@@ -31,7 +31,7 @@ export async function serveMetrics(address: string, metrics: OperatorMetrics, re
     } else if (req.url === '/readyz') {
       const ok = ready();
       res.statusCode = ok ? 200 : 503;
-      res.end(ok ? 'ok' : 'not leading');
+      res.end(ok ? 'ok' : notReady);
     } else if (req.url === '/metrics') {
       metrics.registry.metrics().then(
         (text) => {
