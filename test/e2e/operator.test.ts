@@ -3,15 +3,15 @@
 // 5 → 3 removes members one at a time and shrinks; a missing TLS Secret is Degraded with a clear message
 // and nothing is created; deleting the EtcdCluster garbage-collects what it owns.
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { etcdctl } from '../support/etcdctl.js';
 import { freePorts, repoRoot } from '../support/servers.js';
-import { env, eventually, kubectl, sleep } from './support.js';
+import { env, eventually, kubectl, operatorKubeconfig, sleep, spawnOperator } from './support.js';
 
 const NS = 'op';
 
@@ -78,33 +78,21 @@ describe('the operator reconciles EtcdClusters', () => {
   let metricsPort = 0;
   // the operator runs as the ServiceAccount of deploy/rbac.yaml: a rule missing there fails these tests
   let kubeconfig = '';
-  const startOperator = (extraEnv: Record<string, string> = {}, port = metricsPort): ChildProcess => {
-    const args = [`--kubeconfig=${kubeconfig}`, `--namespace=${NS}`, `--metrics-address=127.0.0.1:${port}`];
-    const p = spawn(process.execPath, ['--import', join(repoRoot, 'test', 'k8s', 'dns-hook.mjs'), join(repoRoot, 'bin', 'etcd-operator.js'), ...args], {
-      env: { ...process.env, ETCD_TS_HOSTS_FILE: env.hostsFile, ...extraEnv },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const add = (b: Buffer): void => {
-      logs += b.toString();
-      if (logs.length > 2_000_000) logs = logs.slice(-1_000_000);
-    };
-    p.stdout?.on('data', add);
-    p.stderr?.on('data', add);
-    return p;
-  };
+  const startOperator = (extraEnv: Record<string, string> = {}, port = metricsPort): ChildProcess =>
+    spawnOperator(
+      kubeconfig,
+      [`--namespace=${NS}`, `--metrics-address=127.0.0.1:${port}`],
+      (text) => {
+        logs += text;
+        if (logs.length > 2_000_000) logs = logs.slice(-1_000_000);
+      },
+      extraEnv,
+    );
   before(async () => {
     assert.equal((await kubectl(['apply', '-f', join(repoRoot, 'crds')])).code, 0);
     await kubectl(['wait', '--for=condition=Established', 'crd/etcdclusters.etcdts.dev', '--timeout=30s']);
     await kubectl(['create', 'namespace', NS]);
-    assert.equal((await kubectl(['apply', '-f', join(repoRoot, 'deploy', 'rbac.yaml')])).code, 0);
-    const token = await kubectl(['create', 'token', 'etcd-operator', '-n', 'etcd-ts-system', '--duration=2h']);
-    assert.equal(token.code, 0, token.stderr);
-    const admin = readFileSync(env.kubeconfig, 'utf8');
-    kubeconfig = join(env.certDir, 'operator.kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      admin.replace(/users:[\s\S]*?contexts:/, `users:\n- name: admin\n  user:\n    token: ${token.stdout.trim()}\ncontexts:`),
-    );
+    kubeconfig = await operatorKubeconfig(join(env.certDir, 'operator.kubeconfig'));
     metricsPort = (await freePorts(1))[0]!;
     operator = startOperator();
   });

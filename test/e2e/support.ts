@@ -1,7 +1,10 @@
 // What the e2e tests get from `npm run test:e2e` (scripts/test-e2e.ts starts the control plane and the
 // pod runner, then runs these tests with the variables below set).
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { k8sTool } from '../k8s/tools.js';
+import { repoRoot } from '../support/servers.js';
 
 function need(name: string): string {
   const v = process.env[name];
@@ -27,7 +30,20 @@ export const env = {
   get storageEndpoint(): string {
     return need('ETCD_TS_K8S_STORAGE_ENDPOINT');
   },
+  /** the pod runner's folder of pod output, <namespace>_<pod>.log */
+  get podLogs(): string {
+    return need('ETCD_TS_POD_LOGS');
+  },
 };
+
+/** What a pod's process printed (all its restarts): the pod runner's stand-in for `kubectl logs`. */
+export function podLog(namespace: string, pod: string): string {
+  try {
+    return readFileSync(join(env.podLogs, `${namespace}_${pod}.log`), 'utf8');
+  } catch {
+    return '';
+  }
+}
 
 
 export interface RunResult {
@@ -70,4 +86,36 @@ export async function eventually<T>(what: string, fn: () => Promise<T | undefine
     await sleep(500);
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+/**
+ * A kubeconfig for the operator as the ServiceAccount of deploy/rbac.yaml (applied here), so a rule
+ * missing there fails the tests that use it.
+ */
+export async function operatorKubeconfig(file: string): Promise<string> {
+  const applied = await kubectl(['apply', '-f', join(repoRoot, 'deploy', 'rbac.yaml')]);
+  if (applied.code !== 0) throw new Error(`kubectl apply deploy/rbac.yaml: ${applied.stderr}`);
+  const token = await kubectl(['create', 'token', 'etcd-operator', '-n', 'etcd-ts-system', '--duration=2h']);
+  if (token.code !== 0) throw new Error(`kubectl create token: ${token.stderr}`);
+  const admin = readFileSync(env.kubeconfig, 'utf8');
+  writeFileSync(file, admin.replace(/users:[\s\S]*?contexts:/, `users:\n- name: admin\n  user:\n    token: ${token.stdout.trim()}\ncontexts:`));
+  return file;
+}
+
+/** The operator as a local process (its pods' names resolve through the pod runner's hosts file). */
+export function spawnOperator(kubeconfig: string, args: string[], onOutput: (text: string) => void, extraEnv: Record<string, string> = {}): ChildProcess {
+  const p = spawn(process.execPath, ['--import', join(repoRoot, 'test', 'k8s', 'dns-hook.mjs'), join(repoRoot, 'bin', 'etcd-operator.js'), `--kubeconfig=${kubeconfig}`, ...args], {
+    env: { ...process.env, ETCD_TS_HOSTS_FILE: env.hostsFile, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  p.stdout?.on('data', (b: Buffer) => onOutput(b.toString()));
+  p.stderr?.on('data', (b: Buffer) => onOutput(b.toString()));
+  return p;
+}
+
+/** SIGTERM, and wait for the exit. */
+export async function stopProcess(p: ChildProcess | undefined): Promise<void> {
+  if (!p || p.exitCode !== null || p.signalCode !== null) return;
+  p.kill('SIGTERM');
+  await new Promise((r) => p.once('exit', r));
 }

@@ -7,7 +7,7 @@
 // resolve for the processes it starts through a hosts file and a DNS hook (dns-hook.mjs). README.md
 // here says what it does not emulate.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
@@ -33,6 +33,7 @@ interface Probe {
   periodSeconds?: number;
   failureThreshold?: number;
   initialDelaySeconds?: number;
+  timeoutSeconds?: number;
 }
 interface Container {
   name: string;
@@ -49,6 +50,7 @@ export interface Pod {
   metadata: Meta;
   spec: {
     nodeName?: string;
+    serviceAccountName?: string;
     hostname?: string;
     subdomain?: string;
     restartPolicy?: string;
@@ -90,12 +92,17 @@ export class PodRunner {
   private lastHeartbeat = 0;
   private readonly hostsFile: string;
 
-  /** `kube`: the operator's API client, here with the admin kubeconfig. */
+  /**
+   * `kube`: the operator's API client, here with the admin kubeconfig; `api`: the API server's URL and CA,
+   * for the kubeconfig a pod with a ServiceAccount gets.
+   */
   constructor(
     private readonly kube: Kube,
     private readonly workDir: string,
+    private readonly api?: { server: string; ca: Buffer },
   ) {
     mkdirSync(join(workDir, 'volumes'), { recursive: true });
+    mkdirSync(this.logDir, { recursive: true });
     this.hostsFile = join(workDir, 'hosts');
     writeFileSync(this.hostsFile, '');
   }
@@ -124,6 +131,11 @@ export class PodRunner {
     await this.loop;
     await Promise.all([...this.pods.values()].map((r) => this.kill(r)));
     this.kube.close();
+  }
+
+  /** Where each pod's output goes, as <namespace>_<pod>.log. */
+  get logDir(): string {
+    return join(this.workDir, 'logs');
   }
 
   /** The output of the pod's process (all restarts). */
@@ -278,12 +290,12 @@ export class PodRunner {
       this.nextIp++;
       r = { uid: pod.metadata.uid ?? '', ip, proc: undefined, restarts: 0, ready: false, livenessFailures: 0, startedAt: '', lastProbe: 0, exitedAt: 0, terminated: false, log: '' };
       this.pods.set(key, r);
-      this.spawn(pod, r, dirs, await this.configValues(pod));
+      this.spawn(pod, r, dirs, await this.configValues(pod), await this.serviceAccountConfig(pod));
     } else if (!r.proc && !r.terminated && (pod.spec.restartPolicy ?? 'Always') !== 'Never' && Date.now() - r.exitedAt > 1000) {
       const dirs = await this.volumeDirs(pod);
       if (dirs) {
         r.restarts++;
-        this.spawn(pod, r, dirs, await this.configValues(pod));
+        this.spawn(pod, r, dirs, await this.configValues(pod), await this.serviceAccountConfig(pod));
       }
     }
     await this.probe(pod, r);
@@ -303,7 +315,37 @@ export class PodRunner {
     return out;
   }
 
-  private spawn(pod: Pod, r: Running, dirs: Map<string, string>, configValues: Map<string, string>): void {
+  /**
+   * For a pod with a ServiceAccount: a kubeconfig with a token bound to the pod (the TokenRequest API, as
+   * the kubelet's projected token), the path given to the process as KUBECONFIG — where a kubelet would
+   * mount the token and set KUBERNETES_SERVICE_HOST, which a local process cannot use.
+   */
+  private async serviceAccountConfig(pod: Pod): Promise<string | undefined> {
+    const sa = pod.spec.serviceAccountName;
+    if (!sa || !this.api || sa === 'default') return undefined;
+    const ns = pod.metadata.namespace ?? 'default';
+    const tr = await this.kube
+      .request<{ status?: { token?: string } }>('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: { expirationSeconds: 24 * 3600, boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata.name, uid: pod.metadata.uid } },
+      })
+      .catch(() => undefined);
+    const token = tr?.status?.token;
+    if (!token) return undefined;
+    const dir = join(this.workDir, 'serviceaccounts', pod.metadata.uid ?? 'x');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = join(dir, 'kubeconfig');
+    writeFileSync(
+      file,
+      `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: ${this.api.server}\n    certificate-authority-data: ${this.api.ca.toString('base64')}\n` +
+        `users:\n- name: u\n  user:\n    token: ${token}\ncontexts:\n- name: c\n  context: {cluster: c, user: u, namespace: ${ns}}\ncurrent-context: c\n`,
+      { mode: 0o600 },
+    );
+    return file;
+  }
+
+  private spawn(pod: Pod, r: Running, dirs: Map<string, string>, configValues: Map<string, string>, kubeconfig: string | undefined): void {
     const c = pod.spec.containers[0]!;
     const env: Record<string, string> = {};
     for (const e of c.env ?? []) {
@@ -323,27 +365,33 @@ export class PodRunner {
     for (const k of Object.keys(env)) env[k] = local(env[k]!);
     const argv = [...(c.command ?? []), ...(c.args ?? [])].map((a) => local(expand(a, env)));
     const exe = argv.shift() ?? '';
-    if (!/(^|\/)etcd-node$/.test(exe)) {
-      r.log += `pod-runner: cannot run ${exe}: only the etcd-node command is supported\n`;
+    const program = /(^|\/)(etcd-node|etcd-operator)$/.exec(exe)?.[2];
+    if (!program) {
+      r.log += `pod-runner: cannot run ${exe}: only the etcd-node and etcd-operator commands are supported\n`;
       r.terminated = true;
       return;
     }
-    const proc = spawn(process.execPath, ['--import', join(repoRoot, 'test', 'k8s', 'dns-hook.mjs'), join(repoRoot, 'bin', 'etcd-node.js'), ...argv], {
-      env: { PATH: process.env['PATH'] ?? '', ...env, ETCD_TS_HOSTS_FILE: this.hostsFile },
+    const proc = spawn(process.execPath, ['--import', join(repoRoot, 'test', 'k8s', 'dns-hook.mjs'), join(repoRoot, 'bin', `${program}.js`), ...argv], {
+      env: { PATH: process.env['PATH'] ?? '', ...env, ETCD_TS_HOSTS_FILE: this.hostsFile, ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     r.proc = proc;
     r.ready = false;
     r.livenessFailures = 0;
     r.startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    // also to <workDir>/logs/<namespace>_<pod>.log (every restart), which tests and people read as
+    // `kubectl logs` (the runner serves no logs endpoint)
+    const logFile = join(this.logDir, `${pod.metadata.namespace ?? 'default'}_${pod.metadata.name}.log`);
     const add = (b: Buffer): void => {
       r.log += b.toString();
       if (r.log.length > 1_000_000) r.log = r.log.slice(-500_000);
+      appendFileSync(logFile, b);
     };
     proc.stdout?.on('data', add);
     proc.stderr?.on('data', add);
     proc.once('exit', (code, signal) => {
       r.log += `\n----- exited (${signal ?? code}) -----\n`;
+      appendFileSync(logFile, `\n----- exited (${signal ?? code}) -----\n`);
       if (r.proc === proc) r.proc = undefined;
       r.ready = false;
       r.exitedAt = Date.now();
@@ -357,10 +405,13 @@ export class PodRunner {
     if (Date.now() - r.lastProbe < Math.min(1000, (c.readinessProbe?.periodSeconds ?? 1) * 1000)) return;
     r.lastProbe = Date.now();
     r.ready = c.readinessProbe ? await httpProbe(c.readinessProbe, r.ip, c) : true;
-    if (c.livenessProbe && r.proc) {
+    // as the kubelet: no liveness probe before its initial delay (capped at 10 s here)
+    const sinceStart = Date.now() - Date.parse(r.startedAt);
+    if (c.livenessProbe && r.proc && sinceStart >= Math.min(10, c.livenessProbe.initialDelaySeconds ?? 0) * 1000) {
       if (await httpProbe(c.livenessProbe, r.ip, c)) r.livenessFailures = 0;
       else if (++r.livenessFailures >= (c.livenessProbe.failureThreshold ?? 3)) {
         r.log += '\n----- liveness probe failed: restarting -----\n';
+        appendFileSync(join(this.logDir, `${pod.metadata.namespace ?? 'default'}_${pod.metadata.name}.log`), '\n----- liveness probe failed: restarting -----\n');
         r.livenessFailures = 0;
         r.proc.kill('SIGKILL');
       }
@@ -473,7 +524,7 @@ function httpProbe(p: Probe, ip: string, c: Container): Promise<boolean> {
   const get = p.httpGet.scheme === 'HTTPS' ? https.get : http.get;
   return new Promise((resolve) => {
     // as the kubelet: an HTTPS probe does not verify the certificate
-    const req = get({ host: ip, port, path: p.httpGet!.path ?? '/', timeout: 1000, rejectUnauthorized: false }, (res) => {
+    const req = get({ host: ip, port, path: p.httpGet!.path ?? '/', timeout: Math.min(5, p.timeoutSeconds ?? 1) * 1000, rejectUnauthorized: false }, (res) => {
       res.resume();
       resolve((res.statusCode ?? 0) >= 200 && (res.statusCode ?? 0) < 400);
     });

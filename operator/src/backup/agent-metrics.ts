@@ -21,8 +21,24 @@ export class AgentMetrics {
     help: 'When the newest revision a restore can reach was received (unix seconds).',
     registers: [this.registry],
   });
-  readonly tailLagRevisions = new Gauge({ name: 'etcd_backup_tail_lag_revisions', help: 'Revisions of the cluster not yet in the store.', registers: [this.registry] });
-  readonly tailLagSeconds = new Gauge({ name: 'etcd_backup_tail_lag_seconds', help: 'Age of the oldest revision received but not yet in the store.', registers: [this.registry] });
+  /** Where the lag gauges read from at each scrape (the tail's live numbers, not the last report's). */
+  private lagSource: (() => { revisions: number; seconds: number }) | undefined;
+  readonly tailLagRevisions = new Gauge({
+    name: 'etcd_backup_tail_lag_revisions',
+    help: 'Revisions of the cluster not yet in the store.',
+    registers: [this.registry],
+    collect: () => {
+      if (this.lagSource) this.tailLagRevisions.set(this.lagSource().revisions);
+    },
+  });
+  readonly tailLagSeconds = new Gauge({
+    name: 'etcd_backup_tail_lag_seconds',
+    help: 'Age of the oldest revision received but not yet in the store.',
+    registers: [this.registry],
+    collect: () => {
+      if (this.lagSource) this.tailLagSeconds.set(this.lagSource().seconds);
+    },
+  });
   readonly uploadedBytes = new Counter({ name: 'etcd_backup_uploaded_bytes_total', help: 'Bytes written to the store, by kind (full, delta).', labelNames: ['kind'], registers: [this.registry] });
   readonly uploadedObjects = new Counter({ name: 'etcd_backup_uploaded_objects_total', help: 'Objects written to the store, by kind (full, delta).', labelNames: ['kind'], registers: [this.registry] });
   readonly deletedObjects = new Counter({ name: 'etcd_backup_deleted_objects_total', help: 'Objects retention deleted.', registers: [this.registry] });
@@ -35,6 +51,10 @@ export class AgentMetrics {
   readonly gaps = new Gauge({ name: 'etcd_backup_chain_gaps', help: 'Holes in the retained chain (revision ranges no restore reaches).', registers: [this.registry] });
   readonly objects = new Gauge({ name: 'etcd_backup_objects', help: 'Objects of the current chain in the store.', registers: [this.registry] });
   readonly bytes = new Gauge({ name: 'etcd_backup_bytes', help: 'Bytes of the current chain in the store.', registers: [this.registry] });
+
+  readLagFrom(source: () => { revisions: number; seconds: number }): void {
+    this.lagSource = source;
+  }
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });

@@ -126,6 +126,7 @@ export class BackupAgent {
       },
       cfg.log,
     );
+    cfg.metrics?.readLagFrom(() => this.tail.lag());
   }
 
   start(): void {
@@ -468,9 +469,6 @@ export class BackupAgent {
   }
 
   private emitReport(): void {
-    const lag = this.tail.lag();
-    this.cfg.metrics?.tailLagRevisions.set(lag.revisions);
-    this.cfg.metrics?.tailLagSeconds.set(lag.seconds);
     this.cfg.onReport?.(this.report());
   }
 }

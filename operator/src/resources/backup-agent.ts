@@ -103,7 +103,10 @@ export function agentDeployment(b: BackupOwner, spec: EtcdBackupSpec, image: str
     mounts.push({ name: 'backup', mountPath: VOLUME_MOUNT });
   }
   const field = (name: string, fieldPath: string): Obj => ({ name, valueFrom: { fieldRef: { fieldPath } } });
-  const probe = { httpGet: { path: '/healthz', port: AGENT_PORT }, periodSeconds: 10, failureThreshold: 3 };
+  // generous: a busy agent (a large full being compressed and encrypted) may answer slowly, and
+  // restarting it only delays the next write
+  const probe = { httpGet: { path: '/healthz', port: AGENT_PORT }, periodSeconds: 10, timeoutSeconds: 5 };
+  const liveness = { ...probe, initialDelaySeconds: 10, failureThreshold: 6 };
   const podSpec: Obj = {
     serviceAccountName: agentNames.serviceAccount(b),
     securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532, seccompProfile: { type: 'RuntimeDefault' } },
@@ -125,7 +128,7 @@ export function agentDeployment(b: BackupOwner, spec: EtcdBackupSpec, image: str
         env: [field('POD_NAMESPACE', 'metadata.namespace'), field('POD_NAME', 'metadata.name'), field('POD_IP', 'status.podIP')],
         ports: [{ name: 'metrics', containerPort: AGENT_PORT }],
         readinessProbe: probe,
-        livenessProbe: probe,
+        livenessProbe: liveness,
         resources: spec.agent?.resources ?? { requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '1Gi' } },
         securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
         volumeMounts: mounts,
