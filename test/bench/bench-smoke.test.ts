@@ -92,11 +92,32 @@ test('npm run bench:grpc-layer: CPU per call for bare node:http2, grpc-js, etcd-
   }
 });
 
+test('npm run bench:backup: snapshot cost and RPO rows for both servers, the agent writing to its store', skipUnless('etcd'), async () => {
+  const before = new Set(benchDirs());
+  const r = await runScript('bench/backup.ts', {
+    BENCH_TARGETS: 'etcd-node,etcd-3.4', BENCH_BACKUP_PRELOAD_MB: '1', BENCH_BACKUP_PHASE_SECONDS: '2', BENCH_BACKUP_RPO_SECONDS: '4',
+    BENCH_BACKUP_DELTA_PERIOD: '1s', BENCH_BACKUP_RATE: '50',
+  });
+  assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+  const table = rows(r.stdout);
+  for (const server of ['etcd-node', 'etcd 3.4']) {
+    const [cost, rpo] = table.filter((cells) => cells[0]!.startsWith(server));
+    assert.ok(cost && rpo, `a cost and an RPO row for ${server}:\n${r.stdout}`);
+    assert.match(cost[5]!, /^[1-9]\d* × \d+\.\d MiB, \d+\.\d\d s each$/, `snapshots were taken on ${server}: ${cost.join(' | ')}`);
+    assert.ok(Number(cost[2]) > 0 && Number(cost[4]) > 0, `puts went through on ${server}`);
+    assert.equal(rpo[1], '1s');
+    assert.ok(Number(rpo[3]) > 0, `RPO samples on ${server}: ${rpo.join(' | ')}`);
+    assert.ok(Number.isFinite(Number(rpo[6])), `a maximum RPO on ${server}`);
+  }
+  assert.deepEqual(benchDirs().filter((d) => !before.has(d)), [], 'the run removed its data directories');
+});
+
 test('a bad setting stops the benchmark before it starts, naming the variable', async () => {
   for (const [script, env, name] of [
     ['bench/run.ts', { BENCH_TOTAL: 'many' }, 'BENCH_TOTAL'],
     ['bench/run.ts', { BENCH_MEMBERS: '2x' }, 'BENCH_MEMBERS'],
     ['bench/memory.ts', { BENCH_MEMORY_KEYS: '0' }, 'BENCH_MEMORY_KEYS'],
+    ['bench/backup.ts', { BENCH_BACKUP_RATE: 'fast' }, 'BENCH_BACKUP_RATE'],
   ] as const) {
     const r = await runScript(script, env);
     assert.notEqual(r.code, 0, `${name} refused`);
