@@ -35,6 +35,17 @@ export const STORE_USAGE = `  --store URL                     s3://BUCKET[/PREFI
   --no-encryption                 the objects are (to be) plaintext
 `;
 
+/** The parseArgs options of the flags STORE_USAGE describes (every command that opens a store takes them). */
+export const STORE_OPTIONS = {
+  store: { type: 'string' },
+  's3-endpoint': { type: 'string' },
+  's3-region': { type: 'string' },
+  's3-path-style': { type: 'string' },
+  's3-ca': { type: 'string' },
+  'key-file': { type: 'string', multiple: true },
+  'no-encryption': { type: 'boolean' },
+} as const;
+
 export function storeFromFlags(f: StoreFlags, env: NodeJS.ProcessEnv): { config: { s3: S3StoreConfig } | { volume: VolumeStoreConfig }; prefix: string } {
   const url = f.store;
   if (!url) throw new StoreFlagError('--store is required (s3://BUCKET/PREFIX or a folder)');

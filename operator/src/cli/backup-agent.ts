@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
-import { keysFromFlags, STORE_USAGE, StoreFlagError, storeFromFlags } from '../../../etcd-node/src/backup/store-flags.js';
+import { keysFromFlags, STORE_OPTIONS, STORE_USAGE, StoreFlagError, storeFromFlags } from '../../../etcd-node/src/backup/store-flags.js';
 import { parseBytes, parseDuration } from '../api/units.js';
 import { BackupAgent } from '../backup/agent.js';
 import { AgentMetrics } from '../backup/agent-metrics.js';
@@ -58,13 +58,7 @@ export async function backupAgentMain(argv: string[]): Promise<number> {
         cert: { type: 'string' },
         key: { type: 'string' },
         cluster: { type: 'string', default: 'etcd' },
-        store: { type: 'string' },
-        's3-endpoint': { type: 'string' },
-        's3-region': { type: 'string' },
-        's3-path-style': { type: 'string' },
-        's3-ca': { type: 'string' },
-        'key-file': { type: 'string', multiple: true },
-        'no-encryption': { type: 'boolean' },
+        ...STORE_OPTIONS,
         'full-schedule': { type: 'string', default: '*/30 * * * *' },
         'time-zone': { type: 'string', default: 'UTC' },
         'delta-period': { type: 'string', default: '10s' },

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { parseArgs } from 'node:util';
-import { keysFromFlags, STORE_USAGE, StoreFlagError, storeFromFlags } from '../../../etcd-node/src/backup/store-flags.js';
+import { keysFromFlags, STORE_OPTIONS, STORE_USAGE, StoreFlagError, storeFromFlags } from '../../../etcd-node/src/backup/store-flags.js';
 import { checkStore } from '../backup/checker.js';
 import { EtcdSource } from '../backup/etcd-source.js';
 import { openStore } from '../backup/open-store.js';
@@ -28,13 +28,7 @@ export async function backupCheckMain(argv: string[]): Promise<number> {
         namespace: { type: 'string' },
         cluster: { type: 'string' },
         'cluster-id': { type: 'string' },
-        store: { type: 'string' },
-        's3-endpoint': { type: 'string' },
-        's3-region': { type: 'string' },
-        's3-path-style': { type: 'string' },
-        's3-ca': { type: 'string' },
-        'key-file': { type: 'string', multiple: true },
-        'no-encryption': { type: 'boolean' },
+        ...STORE_OPTIONS,
         endpoints: { type: 'string' },
         cacert: { type: 'string' },
         cert: { type: 'string' },

@@ -43,6 +43,7 @@ export async function streamSnapshot(
   if (call.cancelled) onCancel();
   const dir = await mkdtemp(path.join(tmpdir(), 'etcd-node-snapshot-'));
   const started = Date.now();
+  let size: number;
   try {
     const copy = path.join(dir, 'backend.lmdb');
     await server.backend.copyTo(copy);
@@ -57,8 +58,7 @@ export async function streamSnapshot(
       log.info('snapshot: users carry etcd-node (scrypt) password hashes, which etcd cannot verify', { users: res.scryptUsers });
     }
     await send(server, call, file, res.size, ac.signal);
-    log.info('sent database snapshot to client', { 'size-bytes': res.size, took: `${Date.now() - started}ms` });
-    call.end();
+    size = res.size;
   } catch (err) {
     if (ac.signal.aborted) return; // nobody is listening any more
     throw err;
@@ -66,6 +66,9 @@ export async function streamSnapshot(
     call.off('cancelled', onCancel);
     await rm(dir, { recursive: true, force: true });
   }
+  // the call ends only once the scratch files are gone: a client that saw the end finds no trace left
+  log.info('sent database snapshot to client', { 'size-bytes': size, took: `${Date.now() - started}ms` });
+  call.end();
 }
 
 async function send(
