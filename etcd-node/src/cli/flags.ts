@@ -148,7 +148,7 @@ function urls(given: Map<string, string>, flag: string): URL[] {
   return list.map((s) => parseUrl(flag, s));
 }
 
-function parseUrl(flag: string, s: string): URL {
+export function parseUrl(flag: string, s: string): URL {
   let u: URL;
   try {
     u = new URL(s);
@@ -165,7 +165,7 @@ function parseUrl(flag: string, s: string): URL {
   return u;
 }
 
-function parseInitialCluster(flag: string, v: string): Map<string, URL[]> {
+export function parseInitialCluster(flag: string, v: string): Map<string, URL[]> {
   const out = new Map<string, URL[]>();
   for (const part of v.split(',').map((s) => s.trim()).filter((s) => s.length > 0)) {
     const eq = part.indexOf('=');
