@@ -22,6 +22,8 @@ function packageVersion(): string {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // offline subcommands (no server): loaded only when asked for
+  if (argv[0] === 'backup') return (await import('./backup-command.js')).backupCommand(argv.slice(1));
   let cmd;
   try {
     cmd = parseCommand(argv, process.env);

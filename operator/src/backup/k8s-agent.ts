@@ -17,7 +17,7 @@ import { BackupAgent, type AgentReport } from './agent.js';
 import { ConfigProblem, resolveAgent, type ResolvedAgent } from './agent-config.js';
 import type { AgentMetrics } from './agent-metrics.js';
 import { EtcdSource } from './etcd-source.js';
-import { openStore } from './open-store.js';
+import { openStore } from '../../../etcd-node/src/backup/store/open-store.js';
 
 export interface K8sAgentOptions {
   kube: Kube;

@@ -14,7 +14,7 @@ import { BackupAgent } from '../backup/agent.js';
 import { AgentMetrics } from '../backup/agent-metrics.js';
 import { EtcdSource } from '../backup/etcd-source.js';
 import { runK8sAgent } from '../backup/k8s-agent.js';
-import { openStore } from '../backup/open-store.js';
+import { openStore } from '../../../etcd-node/src/backup/store/open-store.js';
 import { parseSchedule } from '../backup/schedule.js';
 import { snapshotRevision } from '../../../etcd-node/src/backup/snapshot-revision.js';
 import { EventRecorder } from '../runtime/events.js';

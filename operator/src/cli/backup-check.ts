@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { keysFromFlags, STORE_OPTIONS, STORE_USAGE, StoreFlagError, storeFromFlags } from '../../../etcd-node/src/backup/store-flags.js';
 import { checkStore } from '../backup/checker.js';
 import { EtcdSource } from '../backup/etcd-source.js';
-import { openStore } from '../backup/open-store.js';
+import { openStore } from '../../../etcd-node/src/backup/store/open-store.js';
 import { snapshotRevision } from '../../../etcd-node/src/backup/snapshot-revision.js';
 
 const USAGE = `usage: etcd-operator backup check --store URL --namespace NS --cluster NAME [flags]
