@@ -22,6 +22,8 @@ function packageVersion(): string {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
+  // offline subcommands, before the server's flags are parsed (loaded only when used)
+  if (argv[0] === 'snapshot') return (await import('./snapshot-command.js')).snapshotCommand(argv.slice(1));
   let cmd;
   try {
     cmd = parseCommand(argv, process.env);
