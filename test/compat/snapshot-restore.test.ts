@@ -5,7 +5,8 @@
 // etcd-node cluster serving the source's keys, values, create/mod revisions, versions and leases, and
 // taking writes at the next revision — or, with --bump-revision N --mark-compacted, at the revision
 // N + 1 after the source's, with the old revisions reported compacted. The 3.6 line goes back out
-// again: the restored cluster's snapshot is read by etcdutl 3.6 and restored into a real etcd 3.6.
+// again: the restored cluster's snapshot is read by etcdutl 3.6 and restored into a real etcd 3.6, and so
+// is the bumped cluster's, which a real etcd also starts at the bumped revision.
 // Bad input: a file that is not a snapshot, a truncated one, a changed byte under the trailer, a
 // member's db without trailer, an existing data dir: exit 1, a message saying what is wrong, nothing
 // created.
@@ -71,6 +72,16 @@ async function writeHistory(s: RunningServer, compact: boolean): Promise<string>
 function leaseInfo(out: string): { id: number; grantedTTL: number; keys: string[] } {
   const j = JSON.parse(out) as { id: number; grantedTTL: number; keys?: string[] };
   return { id: j.id, grantedTTL: j.grantedTTL, keys: [...(j.keys ?? [])].sort() };
+}
+
+/** A real etcd 3.6 on a data dir etcdutl 3.6 restored from `snap` (the way back out of etcd-node). */
+async function intoRealEtcd(work: string, snap: string, tag: string): Promise<RunningServer> {
+  const [cp, pp] = await freePorts(2);
+  const p = `http://127.0.0.1:${pp!}`;
+  const outDir = join(work, `etcd-3.6-${tag}`);
+  const r = await run(etcdRelease('3.6').path('etcdutl'), ['snapshot', 'restore', snap, '--data-dir', outDir, '--name', 'e1', '--initial-cluster', `e1=${p}`, '--initial-advertise-peer-urls', p]);
+  assert.equal(r.code, 0, r.stderr);
+  return startServer({ kind: 'etcd', etcdBinary: etcdRelease('3.6').path('etcd'), name: 'e1', dataDir: outDir, member: { host: '127.0.0.1', clientPort: cp!, peerPort: pp!, initialCluster: `e1=${p}` } });
 }
 
 interface Source {
@@ -185,6 +196,9 @@ describe('etcd-node snapshot status / restore: real etcd 3.4, 3.5 and 3.6 snapsh
         }
         const list = JSON.parse(await ctl(members[0]!, ['member', 'list', '-w', 'json'])) as { members: Array<{ name: string; peerURLs: string[] }> };
         assert.deepEqual(list.members.map((m) => `${m.name}=${m.peerURLs.join(',')}`).sort(), initialCluster.split(',').sort(), 'the members are the new ones, none of the source');
+        // a snapshot before any write: its revision is the bumped one only through the compaction mark
+        const bumpedSnap = join(work, `etcd-node-bumped-${line}.db`);
+        if (bump > 0) await ctl(members[0]!, ['snapshot', 'save', bumpedSnap]);
         // the next write is the next revision, and every member serves it
         const put = JSON.parse(await ctl(members[0]!, ['put', 'after-restore', 'ok', '-w', 'json'])) as Kvs;
         assert.equal(Number(put.header.revision), want + 1);
@@ -199,6 +213,15 @@ describe('etcd-node snapshot status / restore: real etcd 3.4, 3.5 and 3.6 snapsh
           const w = await etcdctl(members[2]!.endpoint, ['watch', 'a', `--rev=${src.revision}`], { timeoutMs: 10_000 });
           assert.match(w.stdout + w.stderr, /required revision has been compacted/, 'a watch resumed from an old revision');
           assert.deepEqual((await getAll(members[1]!, [`--rev=${want}`])).kvs, src.kvs.kvs, 'the bumped revision itself reads the data');
+          // and a real etcd restored from the bumped cluster's snapshot starts where it did
+          const etcd = await intoRealEtcd(work, bumpedSnap, 'bumped');
+          running.push(etcd);
+          const there = await getAll(etcd);
+          assert.deepEqual(there.kvs, src.kvs.kvs);
+          assert.equal(Number(there.header.revision), want, 'etcd takes the compaction mark as its current revision too');
+          assert.match((await etcdctl(etcd.endpoint, ['get', 'a', `--rev=${src.revision}`])).stderr, /required revision has been compacted/);
+          await etcd.stop();
+          running.splice(running.indexOf(etcd), 1);
         }
         if (line === '3.6') {
           // and back out: the restored cluster's snapshot → etcdutl 3.6 → a real etcd 3.6 with the same data
@@ -207,18 +230,14 @@ describe('etcd-node snapshot status / restore: real etcd 3.4, 3.5 and 3.6 snapsh
           const etcdutl = etcdRelease('3.6').path('etcdutl');
           const [ours, theirs] = [await etcdNode(['snapshot', 'status', back, '-w', 'json']), await run(etcdutl, ['snapshot', 'status', back, '-w', 'json'])];
           assert.equal(ours.stdout, theirs.stdout, "status of etcd-node's own snapshot");
-          const [cp, pp] = await freePorts(2);
-          const p = `http://127.0.0.1:${pp!}`;
-          const outDir = join(work, 'etcd-3.6-again');
-          const r = await run(etcdutl, ['snapshot', 'restore', back, '--data-dir', outDir, '--name', 'e1', '--initial-cluster', `e1=${p}`, '--initial-advertise-peer-urls', p]);
-          assert.equal(r.code, 0, r.stderr);
-          const etcd = await startServer({ kind: 'etcd', etcdBinary: etcdRelease('3.6').path('etcd'), name: 'e1', dataDir: outDir, member: { host: '127.0.0.1', clientPort: cp!, peerPort: pp!, initialCluster: `e1=${p}` } });
+          const etcd = await intoRealEtcd(work, back, 'again');
           running.push(etcd);
           const again = await getAll(etcd);
           assert.deepEqual(again.kvs, (await getAll(members[0]!)).kvs);
           assert.equal(Number(again.header.revision), want + 1);
           assert.deepEqual(leaseInfo(await ctl(etcd, ['lease', 'timetolive', src.lease, '--keys', '-w', 'json'])), src.leaseInfo);
           await etcd.stop();
+          running.splice(running.indexOf(etcd), 1);
         }
       } finally {
         for (const m of members) {

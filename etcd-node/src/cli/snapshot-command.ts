@@ -34,7 +34,8 @@ const RESTORE_FLAGS: Record<string, Spec> = {
   'mark-compacted': { kind: 'bool', def: 'false', help: 'Mark the latest revision after restore as the point of scheduled compaction (required if --bump-revision > 0, disallowed otherwise).' },
   // accepted so etcdutl command lines work unchanged: lmdb maps the file as it grows
   'initial-memory-map-size': { kind: 'uint', def: '0', help: 'Accepted for compatibility with etcdutl and ignored (etcd-node\'s backend sizes its map itself).' },
-  'write-out': WRITE_OUT,
+  // etcdutl's global flag: any of its formats is accepted, json prints the summary as JSON
+  'write-out': { ...WRITE_OUT, help: 'The summary: json prints it as JSON, the other formats as lines.' },
 };
 
 class UsageError extends Error {}
@@ -89,7 +90,7 @@ function flagHelp(specs: Record<string, Spec>): string {
     .map(([name, s]) => {
       const lead = `${s.short ? `-${s.short}, ` : '    '}--${name}${s.kind === 'bool' ? '' : ` ${s.kind === 'uint' ? 'uint' : 'string'}`}`;
       const def = s.def !== undefined && s.def !== '' && s.def !== 'false' && s.def !== '0' ? ` (default "${s.def}")` : '';
-      return `  ${lead.padEnd(40)} ${s.help}${def}`;
+      return `  ${lead.padEnd(42)} ${s.help}${def}`;
     })
     .join('\n');
 }
@@ -212,9 +213,13 @@ export async function snapshotCommand(argv: readonly string[]): Promise<number> 
   try {
     if (cmd === 'status') return status(rest);
     if (cmd === 'restore') return await restore(rest);
-    if (cmd === undefined || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    if (cmd === undefined) {
+      process.stderr.write(USAGE);
+      return 2;
+    }
+    if (cmd === '--help' || cmd === '-h' || cmd === 'help') {
       process.stdout.write(USAGE);
-      return cmd === undefined ? 2 : 0;
+      return 0;
     }
     throw new UsageError(`unknown command "${cmd}" (status, restore)`);
   } catch (err) {
