@@ -230,6 +230,19 @@ describe('etcd-node snapshot status / restore: real etcd 3.4, 3.5 and 3.6 snapsh
           const etcdutl = etcdRelease('3.6').path('etcdutl');
           const [ours, theirs] = [await etcdNode(['snapshot', 'status', back, '-w', 'json']), await run(etcdutl, ['snapshot', 'status', back, '-w', 'json'])];
           assert.equal(ours.stdout, theirs.stdout, "status of etcd-node's own snapshot");
+          // etcd-node's own snapshot restores into etcd-node as well
+          const [np, npp] = await freePorts(2);
+          const nodePeer = `http://127.0.0.1:${npp!}`;
+          const nodeDir = join(work, 'etcd-node-again');
+          const nr = await etcdNode(['snapshot', 'restore', back, '--data-dir', nodeDir, '--name', 'n1', '--initial-cluster', `n1=${nodePeer}`, '--initial-advertise-peer-urls', nodePeer]);
+          assert.equal(nr.code, 0, nr.stderr);
+          const node = await startServer({ kind: 'node', name: 'n1', dataDir: nodeDir, member: { host: '127.0.0.1', clientPort: np!, peerPort: npp!, initialCluster: `n1=${nodePeer}` } });
+          running.push(node);
+          const fromNode = await getAll(node);
+          assert.deepEqual(fromNode.kvs, (await getAll(members[0]!)).kvs, "etcd-node's snapshot into etcd-node");
+          assert.equal(Number(fromNode.header.revision), want + 1);
+          await node.stop();
+          running.splice(running.indexOf(node), 1);
           const etcd = await intoRealEtcd(work, back, 'again');
           running.push(etcd);
           const again = await getAll(etcd);
