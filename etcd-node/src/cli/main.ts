@@ -22,7 +22,8 @@ function packageVersion(): string {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  // offline subcommands (no server): loaded only when asked for
+  // offline subcommands, before the server's flags are parsed (loaded only when used)
+  if (argv[0] === 'snapshot') return (await import('./snapshot-command.js')).snapshotCommand(argv.slice(1));
   if (argv[0] === 'backup') return (await import('./backup-command.js')).backupCommand(argv.slice(1));
   let cmd;
   try {

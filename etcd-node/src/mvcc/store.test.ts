@@ -280,6 +280,30 @@ describe('MvccStore', () => {
     await closeEnv(e2);
   });
 
+  it('opens at compaction marks above the newest key revision (a restore with --bump-revision --mark-compacted)', async () => {
+    const e = openEnv();
+    put(e, 'a', '1');
+    put(e, 'a', '2');
+    put(e, 'b', '1');
+    const before = JSON.stringify(flat(e.s.range(ALL, ALL).kvs));
+    await closeEnv(e);
+    // what `etcd-node snapshot restore --bump-revision 100 --mark-compacted` writes: both marks at 4 + 100
+    const be = Backend.open(e.file);
+    be.batch(() => {
+      be.meta.putSync(b('scheduledCompactRev'), revToBytes(104, 0));
+      be.meta.putSync(b('finishedCompactRev'), revToBytes(104, 0));
+    });
+    await be.close();
+    const e2 = openEnv(e.file);
+    assert.equal(e2.s.currentRevision, 104);
+    assert.equal(e2.s.compactRevision, 104);
+    assert.equal(JSON.stringify(flat(e2.s.range(ALL, ALL).kvs)), before, 'the data, with its own revisions');
+    assert.equal(JSON.stringify(flat(e2.s.range(ALL, ALL, { rev: 104 }).kvs)), before);
+    for (const rev of [3, 4, 103]) assert.throws(() => e2.s.range(ALL, ALL, { rev }), CompactedError, `rev ${rev}`);
+    assert.equal(put(e2, 'c', '1'), 105, 'the next write is the bumped revision + 1');
+    await closeEnv(e2);
+  });
+
   it('an unfinished compaction resumes on open', async () => {
     const e = openEnv(undefined, { compactionBatchLimit: 3 });
     for (let i = 0; i < 200; i++) put(e, `key${i % 40}`, `v${i}`);

@@ -42,7 +42,9 @@ async function fsyncDir(dir: string): Promise<void> {
 
 /** Refuses a --data-dir that exists and is not an empty directory (etcdutl's rule). */
 export async function checkDataDirFree(dataDir: string): Promise<void> {
-  if ((await isEmptyDir(dataDir)) === false) throw new RestoreError('DataDirExists', `data-dir "${dataDir}" exists`);
+  if ((await isEmptyDir(dataDir)) === false) {
+    throw new RestoreError('DataDirExists', `data-dir "${dataDir}" exists and is not an empty directory: a restore never writes over data (choose another --data-dir, or remove that one)`);
+  }
 }
 
 export interface WrittenMember {
