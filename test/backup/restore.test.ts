@@ -254,6 +254,22 @@ describe('etcd-node backup restore', skipUnless('etcdctl'), () => {
     assert.deepEqual(state.kvs, (await getAll(server.endpoint, revisionBeforeQuiet)).kvs);
   });
 
+  it('--bump-revision with --mark-compacted: the same keys, revisions going on from target + N, the old ones compacted', async () => {
+    const rev = revisionBeforeQuiet;
+    const { summary, state, member } = await restoreOne(['--to-revision', String(rev), '--bump-revision', '1000', '--mark-compacted']);
+    assert.equal(summary.revision, rev);
+    assert.equal(state.header.revision, rev + 1000);
+    assert.deepEqual(state.kvs, (await getAll(server.endpoint, rev)).kvs);
+    const old = await etcdctl(member.endpoint, ['get', '', '--prefix', `--rev=${rev}`]);
+    assert.notEqual(old.code, 0);
+    assert.match(old.stderr, /required revision has been compacted/);
+    await etcdctl(member.endpoint, ['put', 'after/bump', 'yes']);
+    assert.equal((await getAll(member.endpoint)).header.revision, rev + 1001);
+    const noMark = await runRestore([...chainFlags(), '--bump-revision', '5', '--data-dir', join(dir, 'no-mark')]);
+    assert.equal(noMark.code, 2);
+    assert.match(noMark.stderr, /--mark-compacted is required with --bump-revision/);
+  });
+
   describe('bad input: an error naming what is wrong, no data dir, the store unchanged', () => {
     const chainDir = (root: string): string => join(root, loc.namespace, loc.cluster);
     const deltas = (root: string): string[] =>

@@ -10,6 +10,7 @@ import { openStore } from '../backup/store/open-store.js';
 import { planBackupRestore, restoreBackup, restoreSnapshotObject } from '../restore/backup-restore.js';
 import { RestoreError } from '../restore/errors.js';
 import { NEW_CLUSTER_DEFAULTS, planNewCluster } from '../restore/new-cluster.js';
+import { checkBumpFlags } from '../restore/restore-snapshot.js';
 import type { RestoreTarget } from '../restore/plan.js';
 import { parseRfc3339 } from '../util/rfc3339.js';
 
@@ -31,6 +32,10 @@ the new member (etcdutl's snapshot restore flags):
   --initial-cluster NAME=URL,…    (default "default=http://localhost:2380")
   --initial-cluster-token TOKEN   (default "etcd-cluster")
   --initial-advertise-peer-urls URL,…   (default "http://localhost:2380")
+  --bump-revision N --mark-compacted   the new cluster's revisions go on from the restored one + N, and
+                                  every revision before that reads as compacted: clients that saw
+                                  revisions of the old cluster after the target (a kube-apiserver's
+                                  watchers) relist instead of seeing reused revisions
   --scratch-dir DIR               where the full snapshot is decoded (default the temp dir)
   --dry-run                       print the plan (objects, revision, time) and write nothing
   -w, --write-out simple|json     output format (default simple)
@@ -71,6 +76,8 @@ async function restoreCommand(argv: readonly string[]): Promise<number> {
         'initial-cluster-token': { type: 'string' },
         'initial-advertise-peer-urls': { type: 'string' },
         'scratch-dir': { type: 'string' },
+        'bump-revision': { type: 'string' },
+        'mark-compacted': { type: 'boolean' },
         'dry-run': { type: 'boolean' },
         'write-out': { type: 'string', short: 'w' },
         help: { type: 'boolean', short: 'h' },
@@ -103,6 +110,16 @@ async function restoreCommand(argv: readonly string[]): Promise<number> {
     if (t === undefined) return fail(`--to-time: an RFC 3339 time such as 2026-12-02T16:30:00+01:00, got "${v['to-time']}"`, 2);
     target = { kind: 'time', time: t };
   }
+  const bumpText = v['bump-revision'] ?? '0';
+  if (!/^[0-9]+$/.test(bumpText)) return fail(`--bump-revision: a non-negative integer, got "${bumpText}"`, 2);
+  const bump = Number(bumpText);
+  try {
+    checkBumpFlags(bump, v['mark-compacted'] ?? false);
+  } catch (err) {
+    if (err instanceof RestoreError) return fail(err.message, 2);
+    throw err;
+  }
+  if (bump > 0 && v.object !== undefined) return fail('--bump-revision with --object: use etcd-node snapshot restore on the file', 2);
   const flags = {
     name: v.name ?? NEW_CLUSTER_DEFAULTS.name,
     initialCluster: v['initial-cluster'] ?? (v.name ? `${v.name}=${v['initial-advertise-peer-urls'] ?? NEW_CLUSTER_DEFAULTS.initialAdvertisePeerUrls}` : NEW_CLUSTER_DEFAULTS.initialCluster),
@@ -156,20 +173,21 @@ async function restoreCommand(argv: readonly string[]): Promise<number> {
       }
       return 0;
     }
-    const r = await restoreBackup(src, plan, dataDir, cluster, scratch);
+    const r = await restoreBackup(src, plan, dataDir, cluster, scratch, bump);
     const summary = {
       ...objects,
       dataDir,
       memberId: r.memberId.toString(16),
       newClusterId: r.clusterId.toString(16),
       replayedRevisions: r.replayed,
+      currentRevision: r.currentRevision,
       leases: r.leases,
       tookMs: Date.now() - started,
     };
     if (out === 'json') process.stdout.write(`${JSON.stringify(summary)}\n`);
     else {
       process.stdout.write(
-        `restored revision ${r.revision} (received ${objects.time}) of chain ${plan.clusterId} into ${dataDir}: full snapshot at ${plan.full.revision} + ${r.replayed} revisions from ${plan.deltas.length} deltas, ${r.leases} leases; member ${summary.memberId} of new cluster ${summary.newClusterId} (${summary.tookMs} ms)\n`,
+        `restored revision ${r.revision} (received ${objects.time}) of chain ${plan.clusterId} into ${dataDir}: full snapshot at ${plan.full.revision} + ${r.replayed} revisions from ${plan.deltas.length} deltas, ${r.leases} leases${bump > 0 ? `; revisions go on from ${r.currentRevision} (compacted before)` : ''}; member ${summary.memberId} of new cluster ${summary.newClusterId} (${summary.tookMs} ms)\n`,
       );
     }
     if (r.leasesWithoutTtl.length > 0) {

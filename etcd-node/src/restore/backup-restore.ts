@@ -20,6 +20,7 @@ import { MvccStore } from '../mvcc/store.js';
 import { RestoreError } from './errors.js';
 import { importSnapshotInto } from './import-snapshot.js';
 import { checkDataDirFree, writeMemberDataDir, type WrittenMember } from './member-data-dir.js';
+import { markCompactedAt } from './restore-snapshot.js';
 import type { NewCluster } from './new-cluster.js';
 import { byChain, planLatest, planRevision, resolveTime, type RestorePlan, type RestoreTarget } from './plan.js';
 import { AttachedLeases, LeaseLedger, replayRevisions } from './replay.js';
@@ -107,6 +108,8 @@ export async function planBackupRestore(src: ChainSource, target: RestoreTarget)
 
 export interface RestoreResult extends WrittenMember {
   revision: number;
+  /** where the restored members' revisions go on from: revision, or revision + --bump-revision */
+  currentRevision: number;
   time: number;
   /** revisions replayed from deltas */
   replayed: number;
@@ -117,7 +120,14 @@ export interface RestoreResult extends WrittenMember {
   foreignPasswordUsers: string[];
 }
 
-export async function restoreBackup(src: ChainSource, plan: ResolvedPlan, dataDir: string, cluster: NewCluster, scratchDir: string): Promise<RestoreResult> {
+export async function restoreBackup(
+  src: ChainSource,
+  plan: ResolvedPlan,
+  dataDir: string,
+  cluster: NewCluster,
+  scratchDir: string,
+  bumpRevision = 0,
+): Promise<RestoreResult> {
   await checkDataDirFree(dataDir);
   const scratch = await mkdtemp(path.join(scratchDir, 'etcd-node-restore-'));
   try {
@@ -155,11 +165,12 @@ export async function restoreBackup(src: ChainSource, plan: ResolvedPlan, dataDi
         }
         leasesWithoutTtl = ledger.write(backend, attached.leases(), UNKNOWN_LEASE_TTL);
         leases = ledger.size + leasesWithoutTtl.length;
+        if (bumpRevision > 0) markCompactedAt(backend, plan.revision + bumpRevision);
       } finally {
         await store.close();
       }
     });
-    return { ...written, revision: plan.revision, time: plan.time, replayed, leases, leasesWithoutTtl, foreignPasswordUsers: foreign };
+    return { ...written, revision: plan.revision, currentRevision: plan.revision + bumpRevision, time: plan.time, replayed, leases, leasesWithoutTtl, foreignPasswordUsers: foreign };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -14,6 +14,7 @@
 // and no placeholder that is not a KeyValue lands in the key bucket.
 import path from 'node:path';
 import { revToBytes } from '../mvcc/revision.js';
+import type { Backend } from '../storage/backend/backend.js';
 import { MetaKey } from '../storage/etcd-snapshot/layout.js';
 import { RestoreError } from './errors.js';
 import { importSnapshotInto, openSnapshot, type ImportedSnapshot } from './import-snapshot.js';
@@ -92,13 +93,21 @@ export async function restoreSnapshot(opts: SnapshotRestoreOptions): Promise<Sna
     if (opts.bumpRevision > 0) {
       revision += opts.bumpRevision;
       compacted = revision;
-      backend.batch(() => {
-        const mark = revToBytes(revision, 0);
-        backend.meta.putSync(Buffer.from(MetaKey.scheduledCompactRev), mark);
-        backend.meta.putSync(Buffer.from(MetaKey.finishedCompactRev), mark);
-      });
+      markCompactedAt(backend, revision);
     }
   });
   if (!imported) throw new Error('restore: the snapshot was not imported');
   return { source: opts.file, dataDir: path.resolve(dataDir), cluster, member, file: info, imported, snapshotRevision: imported.revision, revision, compacted };
+}
+
+/**
+ * --bump-revision's effect on a restored backend: both compaction marks at `revision` (the restored one
+ * plus the bump), so etcd-node's store opens at it and every revision below reads as compacted.
+ */
+export function markCompactedAt(backend: Backend, revision: number): void {
+  backend.batch(() => {
+    const mark = revToBytes(revision, 0);
+    backend.meta.putSync(Buffer.from(MetaKey.scheduledCompactRev), mark);
+    backend.meta.putSync(Buffer.from(MetaKey.finishedCompactRev), mark);
+  });
 }
