@@ -2,7 +2,7 @@
 // with optional fractional seconds, and "Z" or a numeric offset. Any offset is accepted and the result is
 // the instant (unix ms). Anything else — a date alone, no offset, an impossible day — is refused, since a
 // time without an offset names no instant.
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+export const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 
 export function parseRfc3339(s: string): number | undefined {
   const m = RFC3339.exec(s);
