@@ -979,6 +979,9 @@ export class EtcdServer {
   // ---- membership (the Cluster service) ----
 
   get isLearner(): boolean {
+    // a member that joined as a learner knows the configuration only once the leader's log or snapshot
+    // reached it; until then the members it learned when joining say what it is (as etcd's member store)
+    if (this.confState.voters.length === 0 && this.confState.learners.length === 0) return this.members.get(this.memberId)?.isLearner ?? false;
     return this.confState.learners.includes(this.memberId);
   }
 
