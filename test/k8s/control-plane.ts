@@ -87,7 +87,14 @@ export function apiGet(server: string, dir: string, path: string): Promise<{ sta
   });
 }
 
-export async function startControlPlane(): Promise<ControlPlane> {
+export interface ControlPlaneOptions {
+  /** kube-apiserver stores in this server (the caller's: not stopped with the plane) instead of a new one */
+  storage?: RunningServer;
+  /** start kube-controller-manager too (default true) */
+  controllerManager?: boolean;
+}
+
+export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
   const dir = mkdtempSync(join(tmpdir(), 'etcd-ts-k8s-'));
   const procs: ChildProcess[] = [];
   let log = '';
@@ -105,9 +112,9 @@ export async function startControlPlane(): Promise<ControlPlane> {
   };
   try {
     makeCerts(dir);
-    const kind = process.env['ETCD_TS_K8S_STORAGE'] === 'etcd' ? 'etcd' : 'etcd-node';
-    const storage = await startServer({ kind: kind === 'etcd' ? 'etcd' : 'node' });
-    started.push(storage);
+    const kind = opts.storage ? (opts.storage.binary === 'etcd' ? 'etcd' : 'etcd-node') : process.env['ETCD_TS_K8S_STORAGE'] === 'etcd' ? 'etcd' : 'etcd-node';
+    const storage = opts.storage ?? (await startServer({ kind: kind === 'etcd' ? 'etcd' : 'node' }));
+    if (!opts.storage) started.push(storage);
     const [apiPort, kcmPort] = await freePorts(2);
     const server = `https://127.0.0.1:${apiPort}`;
     const run = (name: string, file: string, args: string[]): ChildProcess => {
@@ -154,7 +161,7 @@ export async function startControlPlane(): Promise<ControlPlane> {
     }
     const kc = f('admin.kubeconfig');
     writeFileSync(kc, kubeconfig(server, dir));
-    run('kube-controller-manager', k8sTool('kube-controller-manager'), [
+    if (opts.controllerManager !== false) run('kube-controller-manager', k8sTool('kube-controller-manager'), [
       `--kubeconfig=${kc}`,
       `--authentication-kubeconfig=${kc}`,
       `--authorization-kubeconfig=${kc}`,
