@@ -57,7 +57,7 @@ describe('EtcdBackup and EtcdRestore specs', () => {
     assert.equal(etcdBackupSpec.safeParse({ clusterName: 'a', store: {} }).success, false);
     assert.equal(etcdBackupSpec.safeParse({ clusterName: 'a', store: { volume: { claimName: 'b' } } }).success, true);
     assert.equal(etcdBackupSpec.safeParse({ clusterName: 'a', store: { volume: { claimName: 'b' }, s3: { bucket: 'bkt', credentialsSecret: 'c' } } }).success, false);
-    assert.equal(etcdRestoreSpec.safeParse({ clusterName: 'a', backupName: 'b', targetRevision: 5, targetTime: '2026-01-01T00:00:00Z' }).success, false);
+    assert.equal(etcdRestoreSpec.safeParse({ source: { backupName: 'b' }, cluster: { name: 'a', spec: { version: '0.1.0' } }, target: { revision: 5, time: '2026-01-01T00:00:00Z' } }).success, false);
   });
 });
 

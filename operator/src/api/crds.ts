@@ -4,7 +4,7 @@
 // for cross-field checks and immutable fields, the status subresource, printer columns.
 import { z } from 'zod';
 import { etcdBackupSpec, etcdBackupStatus } from './etcd-backup.js';
-import { etcdRestoreSpec } from './etcd-restore.js';
+import { etcdRestoreSpec, etcdRestoreStatus } from './etcd-restore.js';
 import { etcdClusterSpec, etcdClusterStatus, GROUP, VERSION } from './etcd-cluster.js';
 
 type Schema = Record<string, unknown>;
@@ -131,17 +131,28 @@ export function etcdBackupCrd(): Schema {
 
 export function etcdRestoreCrd(): Schema {
   const spec = jsonSchema(etcdRestoreSpec);
-  addRule(spec, '!(has(self.targetRevision) && has(self.targetTime))', 'at most one of targetRevision and targetTime');
+  const one = (fields: string[]): string => `${fields.map((f) => `(has(self.${f}) ? 1 : 0)`).join(' + ')} == 1`;
+  addRule(at(spec, ['source']), one(['backupName', 'store', 'snapshot']), 'exactly one of backupName, store or snapshot');
+  addRule(at(spec, ['target']), one(['latest', 'revision', 'time']), 'exactly one of latest, revision or time');
+  for (const src of ['store', 'snapshot']) {
+    addRule(at(spec, ['source', src, 'store']), one(['s3', 'volume']), 'exactly one of s3 or volume is required');
+  }
+  addRule(at(spec, ['source', 'store', 'encryption']), 'has(self.keySecret) != (has(self.disabled) && self.disabled)', 'exactly one of keySecret or disabled: true');
+  addRule(at(spec, ['cluster', 'spec']), 'has(self.version) || has(self.image)', 'either version or image is required');
+  addRule(spec, '!has(self.source.snapshot) || !has(self.target) || has(self.target.latest)', 'a snapshot source is restored as it is: target must be latest');
+  // as Kubernetes does for immutable objects: the whole spec, compared with the stored one
   addRule(spec, 'self == oldSelf', 'an EtcdRestore cannot be changed; create another');
   return crd({
     kind: 'EtcdRestore',
     plural: 'etcdrestores',
-    shortNames: ['etcdrestore'],
+    shortNames: ['etcdrestore', 'er'],
     spec,
-    status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+    status: jsonSchema(etcdRestoreStatus),
     columns: [
-      { name: 'Cluster', type: 'string', jsonPath: '.spec.clusterName' },
-      { name: 'Backup', type: 'string', jsonPath: '.spec.backupName' },
+      { name: 'Cluster', type: 'string', jsonPath: '.spec.cluster.name' },
+      { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+      { name: 'Revision', type: 'integer', jsonPath: '.status.restoredRevision' },
+      { name: 'Backup', type: 'string', jsonPath: '.spec.source.backupName', priority: 1 },
     ],
   });
 }
