@@ -23,21 +23,12 @@ import { parseSchedule } from '../../operator/src/backup/schedule.js';
 import { snapshotRevision } from '../../etcd-node/src/backup/snapshot-revision.js';
 import { createLogger } from '../../operator/src/runtime/log.js';
 import { etcdctl } from '../support/etcdctl.js';
+import { until } from '../support/wait.js';
 import { repoRoot, skipUnless, startServer, type RunningServer } from '../support/servers.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const quiet = createLogger({ test: 'agent' });
 const log = { ...quiet, info: () => undefined, debug: () => undefined, with: () => log };
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 async function revisionOf(s: RunningServer): Promise<number> {
   const r = await etcdctl(s.endpoint, ['get', 'x', '-w', 'json']);

@@ -6,7 +6,6 @@
 // truncated or missing delta, targets outside the chain, an existing data dir) fails with the object or
 // revision named, no data dir, and the store unchanged.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,21 +20,13 @@ import { EtcdSource } from '../../operator/src/backup/etcd-source.js';
 import { parseSchedule } from '../../operator/src/backup/schedule.js';
 import { createLogger } from '../../operator/src/runtime/log.js';
 import { etcdctl } from '../support/etcdctl.js';
+import { run, type RunResult } from '../support/etcd-tools.js';
+import { until } from '../support/wait.js';
 import { freePorts, repoRoot, skipUnless, startServer, type RunningServer } from '../support/servers.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const quiet = createLogger({ test: 'restore' });
 const log = { ...quiet, info: () => undefined, debug: () => undefined, with: () => log };
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 interface Kv {
   key: string;
@@ -56,16 +47,8 @@ async function getAll(endpoint: string, rev?: number): Promise<GetJson> {
   return JSON.parse(r.stdout) as GetJson;
 }
 
-function runRestore(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [join(repoRoot, 'bin', 'etcd-node.js'), 'backup', 'restore', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    c.once('error', reject);
-    c.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+function runRestore(args: string[]): Promise<RunResult> {
+  return run(process.execPath, [join(repoRoot, 'bin', 'etcd-node.js'), 'backup', 'restore', ...args]);
 }
 
 function treeHash(root: string): string {

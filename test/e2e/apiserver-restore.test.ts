@@ -3,7 +3,6 @@
 // and a second kube-apiserver started on it serves the same objects with the same resourceVersions; a
 // watch from a resourceVersion the first one handed out goes on against the second.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import https from 'node:https';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +16,7 @@ import { parseSchedule } from '../../operator/src/backup/schedule.js';
 import { createLogger } from '../../operator/src/runtime/log.js';
 import { startControlPlane } from '../k8s/control-plane.js';
 import { etcdctl } from '../support/etcdctl.js';
+import { run } from '../support/etcd-tools.js';
 import { freePorts, repoRoot, startServer } from '../support/servers.js';
 import { env, eventually, kubectl, sleep } from './support.js';
 
@@ -26,18 +26,6 @@ const log = { ...quiet, info: () => undefined, debug: () => undefined, with: () 
 interface CmList {
   metadata: { resourceVersion: string };
   items: Array<{ metadata: { name: string; resourceVersion: string }; data?: Record<string, string> }>;
-}
-
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const c = spawn(process.execPath, [join(repoRoot, 'bin', 'etcd-node.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    c.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    c.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    c.once('error', reject);
-    c.once('exit', (code) => resolve({ code, stdout, stderr }));
-  });
 }
 
 /** The first event a watch of ConfigMaps in `ns` from `rv` delivers within `ms`. */
@@ -116,7 +104,7 @@ describe('kube-apiserver on a restored etcd-node', () => {
       const [clientPort, peerPort] = await freePorts(2);
       const peer = `http://127.0.0.1:${peerPort}`;
       const dataDir = join(dir, 'restored');
-      const r = await run(['backup', 'restore', '--store', storeRoot, '--no-encryption', '--namespace', 'e2e', '--cluster', 'apiserver', '--data-dir', dataDir, '--name', 'r1', '--initial-cluster', `r1=${peer}`, '--initial-advertise-peer-urls', peer]);
+      const r = await run(process.execPath, [join(repoRoot, 'bin', 'etcd-node.js'), 'backup', 'restore', '--store', storeRoot, '--no-encryption', '--namespace', 'e2e', '--cluster', 'apiserver', '--data-dir', dataDir, '--name', 'r1', '--initial-cluster', `r1=${peer}`, '--initial-advertise-peer-urls', peer]);
       assert.equal(r.code, 0, r.stderr);
       restored = await startServer({ kind: 'node', name: 'r1', dataDir, member: { host: '127.0.0.1', clientPort: clientPort!, peerPort: peerPort!, initialCluster: `r1=${peer}` } });
       plane = await startControlPlane({ storage: restored, controllerManager: false });

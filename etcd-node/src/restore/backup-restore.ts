@@ -163,8 +163,9 @@ export async function restoreBackup(
         if (store.currentRevision !== plan.revision) {
           throw new RestoreError('Corrupt', `the chain's objects reach revision ${store.currentRevision}, not the planned ${plan.revision}`);
         }
-        leasesWithoutTtl = ledger.write(backend, attached.leases(), UNKNOWN_LEASE_TTL);
-        leases = ledger.size + leasesWithoutTtl.length;
+        const written = ledger.write(backend, attached.leases(), UNKNOWN_LEASE_TTL);
+        leases = written.written;
+        leasesWithoutTtl = written.withoutTtl;
         if (bumpRevision > 0) markCompactedAt(backend, plan.revision + bumpRevision);
       } finally {
         await store.close();

@@ -8,11 +8,12 @@
 //
 // All or nothing: the dir is built beside the target under a temporary name and renamed into place once
 // complete and synced; a failure removes it. An existing, non-empty --data-dir is never touched.
-import { mkdir, mkdtemp, open, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { MemberStore } from '../server/members.js';
 import { Backend } from '../storage/backend/backend.js';
 import { Wal } from '../storage/wal/wal.js';
+import { fsyncDir } from '../util/fsync-dir.js';
 import { NodeKey } from '../storage/etcd-snapshot/layout.js';
 import { RestoreError } from './errors.js';
 import type { NewCluster } from './new-cluster.js';
@@ -29,15 +30,6 @@ async function isEmptyDir(dir: string): Promise<boolean | undefined> {
     throw err;
   }
   return (await readdir(dir)).length === 0;
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /** Refuses a --data-dir that exists and is not an empty directory (etcdutl's rule). */

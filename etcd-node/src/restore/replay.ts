@@ -90,9 +90,10 @@ export class LeaseLedger {
 
   /**
    * Writes the lease bucket: the ledger's leases, plus any lease a restored key is attached to (with the
-   * last TTL seen for it, else `fallbackTtl`). Returns the ids re-created that way without a known TTL.
+   * last TTL seen for it, else `fallbackTtl`). Returns how many leases it wrote, and the ids re-created
+   * without a known TTL.
    */
-  write(backend: Backend, attached: Iterable<bigint>, fallbackTtl: bigint): bigint[] {
+  write(backend: Backend, attached: Iterable<bigint>, fallbackTtl: bigint): { written: number; withoutTtl: bigint[] } {
     const out = new Map(this.live);
     const unknown: bigint[] = [];
     for (const id of attached) {
@@ -109,11 +110,7 @@ export class LeaseLedger {
         backend.lease.putSync(k, Buffer.from(LeaseRecord.encode({ id, ttl, remainingTtl: 0n }).finish()));
       }
     });
-    return unknown;
-  }
-
-  get size(): number {
-    return this.live.size;
+    return { written: out.size, withoutTtl: unknown };
   }
 }
 

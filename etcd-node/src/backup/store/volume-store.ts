@@ -16,6 +16,7 @@ import { readBody } from './body.js';
 import { checkName, checkPrefix, compareNames, TEMP_PREFIX } from './names.js';
 import type { Body, ObjectInfo, ObjectStore, StoreErrorCode, VolumeStoreConfig } from './store.js';
 import { StoreError } from './store.js';
+import { fsyncDir } from '../../util/fsync-dir.js';
 
 /** Backups hold every key of the cluster (Kubernetes Secrets included): only the agent's user reads them. */
 const FILE_MODE = 0o600;
@@ -29,15 +30,6 @@ function errnoOf(err: unknown): string {
 /** ENOENT and its kin: the path, or a folder on it, is not there (or is not what it should be). */
 function isMissing(err: unknown): boolean {
   return ['ENOENT', 'ENOTDIR', 'EISDIR'].includes(errnoOf(err));
-}
-
-async function fsyncDir(dir: string): Promise<void> {
-  const fh = await open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 /** Writes all of `chunk` (a write may take less than it is given). */

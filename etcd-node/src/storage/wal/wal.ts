@@ -45,6 +45,7 @@
 import { fdatasync, readdirSync, writeSync } from 'node:fs';
 import { mkdir, open as openFile, readFile, readdir, rename, unlink, type FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
+import { fsyncDir } from '../../util/fsync-dir.js';
 
 import { emptyHardState, type Entry, type HardState, type SnapshotMeta } from '../../raft/types.js';
 import {
@@ -166,15 +167,6 @@ async function removeTempFiles(dir: string): Promise<void> {
   }
 }
 
-async function syncDir(dir: string): Promise<void> {
-  const h = await openFile(dir, 'r');
-  try {
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
 async function writeFully(fh: FileHandle, buf: Buffer, position: number): Promise<void> {
   let done = 0;
   while (done < buf.length) {
@@ -235,7 +227,7 @@ async function writeNewSegment(
     if (content.length < segmentSize) await fh.truncate(segmentSize);
     await timed(() => fh.sync(), onFsync);
     await rename(tmp, final);
-    await syncDir(dir);
+    await fsyncDir(dir);
     return fh;
   } catch (err) {
     await fh.close().catch(() => undefined);
@@ -358,7 +350,7 @@ export class Wal {
       // make the directories mkdir created durable too, up to the first one that already existed
       const top = path.dirname(path.resolve(created ?? dir));
       for (let d = path.dirname(path.resolve(dir)); ; d = path.dirname(d)) {
-        await syncDir(d);
+        await fsyncDir(d);
         if (d === top || d === path.dirname(d)) break;
       }
     } catch (err) {
@@ -556,7 +548,7 @@ export class Wal {
     if (doomed.length === 0) return;
     // oldest first: a crash part-way leaves the remaining sequence numbers contiguous
     for (const s of doomed) await unlink(s.file);
-    await syncDir(this.dir);
+    await fsyncDir(this.dir);
   }
 
   /** Syncs anything buffered, then closes the active segment. Later calls return the same promise. */
