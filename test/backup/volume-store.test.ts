@@ -69,11 +69,10 @@ describe('VolumeStore: the store contract', () => {
 });
 
 /** Runs test/backup/fixtures/volume-child.ts; resolves with the child once `waitFor` was printed. */
-function child(args: string[], opts: { uid?: number; gid?: number } = {}): { proc: ReturnType<typeof spawn>; output: Promise<string>; printed: (s: string) => Promise<void> } {
+function child(args: string[]): { proc: ReturnType<typeof spawn>; output: Promise<string>; printed: (s: string) => Promise<void> } {
   const proc = spawn(process.execPath, ['--import', 'tsx', join(repoRoot, 'test', 'backup', 'fixtures', 'volume-child.ts'), ...args], {
     cwd: repoRoot,
     stdio: ['ignore', 'pipe', 'pipe'],
-    ...opts,
   });
   let out = '';
   let err = '';
@@ -128,14 +127,17 @@ describe('VolumeStore: what only a folder has', () => {
   it('check: AccessDenied when the folder is not writable, NoSuchBucket when it is missing or a file', async () => {
     const root = freshRoot();
     chmodSync(root, 0o555);
+    // the folder itself must be the only obstacle: the user asking can reach it
+    chmodSync(base, 0o711);
     try {
-      // root may write anywhere: ask as nobody then
+      // root may write anywhere: the child drops to nobody then (after loading its modules)
       const asRoot = process.getuid?.() === 0;
-      const c = child(['check', root], asRoot ? { uid: 65534, gid: 65534 } : {});
+      const c = child(asRoot ? ['check', root, '65534'] : ['check', root]);
       const out = JSON.parse((await c.output).trim()) as { ok?: boolean; code?: string };
       assert.deepEqual(out, { code: 'AccessDenied' });
     } finally {
       chmodSync(root, 0o755);
+      chmodSync(base, 0o700);
     }
     await storeAt(root).check();
     await rejectsWith(storeAt(join(root, 'missing')).check(), 'NoSuchBucket');
