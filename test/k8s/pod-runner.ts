@@ -26,7 +26,11 @@ interface Meta {
 interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: { fieldRef?: { fieldPath: string }; configMapKeyRef?: { name: string; key: string; optional?: boolean } };
+  valueFrom?: {
+    fieldRef?: { fieldPath: string };
+    configMapKeyRef?: { name: string; key: string; optional?: boolean };
+    secretKeyRef?: { name: string; key: string; optional?: boolean };
+  };
 }
 interface Probe {
   httpGet?: { path?: string; port: number | string; scheme?: string };
@@ -54,6 +58,7 @@ export interface Pod {
     hostname?: string;
     subdomain?: string;
     restartPolicy?: string;
+    initContainers?: Container[];
     containers: Container[];
     volumes?: Array<{ name: string; persistentVolumeClaim?: { claimName: string }; emptyDir?: object; secret?: { secretName: string } }>;
   };
@@ -80,6 +85,11 @@ interface Running {
   exitedAt: number;
   terminated: boolean;
   log: string;
+  /** init containers that exited 0 (they run in order, each once, before the main container) */
+  initDone: number;
+  /** restarts of the init container that runs now, and its last non-zero exit */
+  initRestarts: number;
+  initLastExit: number | undefined;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -288,29 +298,46 @@ export class PodRunner {
       if (!dirs) return; // wait for its claims
       const ip = `127.0.${1 + Math.floor(this.nextIp / 250)}.${1 + (this.nextIp % 250)}`;
       this.nextIp++;
-      r = { uid: pod.metadata.uid ?? '', ip, proc: undefined, restarts: 0, ready: false, livenessFailures: 0, startedAt: '', lastProbe: 0, exitedAt: 0, terminated: false, log: '' };
+      r = { uid: pod.metadata.uid ?? '', ip, proc: undefined, restarts: 0, ready: false, livenessFailures: 0, startedAt: '', lastProbe: 0, exitedAt: 0, terminated: false, log: '', initDone: 0, initRestarts: 0, initLastExit: undefined };
       this.pods.set(key, r);
-      this.spawn(pod, r, dirs, await this.configValues(pod), await this.serviceAccountConfig(pod));
+      this.spawn(pod, r, dirs, await this.refValues(pod), await this.serviceAccountConfig(pod));
+    } else if (!r.proc && !r.terminated && r.initDone < (pod.spec.initContainers ?? []).length && (r.initLastExit === undefined || Date.now() - r.exitedAt > 1000)) {
+      // the next init container, or the failed one again after a second (as a kubelet, with less backoff)
+      const dirs = await this.volumeDirs(pod);
+      if (dirs) {
+        if (r.initLastExit !== undefined) r.initRestarts++;
+        this.spawn(pod, r, dirs, await this.refValues(pod), await this.serviceAccountConfig(pod));
+      }
+    } else if (!r.proc && !r.terminated && r.startedAt === '' && r.initDone === (pod.spec.initContainers ?? []).length) {
+      // the init containers are done: the main container's first start
+      const dirs = await this.volumeDirs(pod);
+      if (dirs) this.spawn(pod, r, dirs, await this.refValues(pod), await this.serviceAccountConfig(pod));
     } else if (!r.proc && !r.terminated && (pod.spec.restartPolicy ?? 'Always') !== 'Never' && Date.now() - r.exitedAt > 1000) {
       const dirs = await this.volumeDirs(pod);
       if (dirs) {
         r.restarts++;
-        this.spawn(pod, r, dirs, await this.configValues(pod), await this.serviceAccountConfig(pod));
+        this.spawn(pod, r, dirs, await this.refValues(pod), await this.serviceAccountConfig(pod));
       }
     }
     await this.probe(pod, r);
     await this.reportStatus(pod, r);
   }
 
-  /** The ConfigMap values the container's env refers to, read at (re)start as a kubelet does. */
-  private async configValues(pod: Pod): Promise<Map<string, string>> {
+  /** The ConfigMap and Secret values the containers' env refers to, read at (re)start as a kubelet does;
+   *  keyed by the ref (kind/name/key). */
+  private async refValues(pod: Pod): Promise<Map<string, string>> {
     const out = new Map<string, string>();
-    for (const e of pod.spec.containers[0]?.env ?? []) {
-      const ref = e.valueFrom?.configMapKeyRef;
-      if (!ref) continue;
-      const cm = await this.kube.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${pod.metadata.namespace}/configmaps/${ref.name}`).catch(() => undefined);
-      const v = cm?.data?.[ref.key];
-      if (v !== undefined) out.set(e.name, v);
+    for (const c of [...(pod.spec.initContainers ?? []), ...pod.spec.containers]) {
+      for (const e of c.env ?? []) {
+        const cm = e.valueFrom?.configMapKeyRef;
+        const sec = e.valueFrom?.secretKeyRef;
+        const ref = cm ?? sec;
+        if (!ref) continue;
+        const collection = cm ? 'configmaps' : 'secrets';
+        const obj = await this.kube.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${pod.metadata.namespace}/${collection}/${ref.name}`).catch(() => undefined);
+        const v = obj?.data?.[ref.key];
+        if (v !== undefined) out.set(`${collection}/${ref.name}/${ref.key}`, cm ? v : Buffer.from(v, 'base64').toString());
+      }
     }
     return out;
   }
@@ -345,14 +372,19 @@ export class PodRunner {
     return file;
   }
 
-  private spawn(pod: Pod, r: Running, dirs: Map<string, string>, configValues: Map<string, string>, kubeconfig: string | undefined): void {
-    const c = pod.spec.containers[0]!;
+  private spawn(pod: Pod, r: Running, dirs: Map<string, string>, refValues: Map<string, string>, kubeconfig: string | undefined): void {
+    const inits = pod.spec.initContainers ?? [];
+    const init = r.initDone < inits.length;
+    const c = init ? inits[r.initDone]! : pod.spec.containers[0]!;
     const env: Record<string, string> = {};
     for (const e of c.env ?? []) {
+      const cm = e.valueFrom?.configMapKeyRef;
+      const sec = e.valueFrom?.secretKeyRef;
       if (e.value !== undefined) env[e.name] = expand(e.value, env);
       else if (e.valueFrom?.fieldRef) env[e.name] = fieldRef(pod, e.valueFrom.fieldRef.fieldPath, r.ip);
-      else if (e.valueFrom?.configMapKeyRef) {
-        const v = configValues.get(e.name);
+      else if (cm ?? sec) {
+        const ref = (cm ?? sec)!;
+        const v = refValues.get(`${cm ? 'configmaps' : 'secrets'}/${ref.name}/${ref.key}`);
         if (v !== undefined) env[e.name] = v;
       }
     }
@@ -378,7 +410,7 @@ export class PodRunner {
     r.proc = proc;
     r.ready = false;
     r.livenessFailures = 0;
-    r.startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    if (!init) r.startedAt = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     // also to <workDir>/logs/<namespace>_<pod>.log (every restart), which tests and people read as
     // `kubectl logs` (the runner serves no logs endpoint)
     const logFile = join(this.logDir, `${pod.metadata.namespace ?? 'default'}_${pod.metadata.name}.log`);
@@ -390,17 +422,23 @@ export class PodRunner {
     proc.stdout?.on('data', add);
     proc.stderr?.on('data', add);
     proc.once('exit', (code, signal) => {
-      r.log += `\n----- exited (${signal ?? code}) -----\n`;
-      appendFileSync(logFile, `\n----- exited (${signal ?? code}) -----\n`);
+      const what = init ? `init container ${c.name} exited` : 'exited';
+      r.log += `\n----- ${what} (${signal ?? code}) -----\n`;
+      appendFileSync(logFile, `\n----- ${what} (${signal ?? code}) -----\n`);
       if (r.proc === proc) r.proc = undefined;
       r.ready = false;
       r.exitedAt = Date.now();
+      if (init && code === 0) {
+        r.initDone++;
+        r.initRestarts = 0;
+        r.initLastExit = undefined;
+      } else if (init) r.initLastExit = code ?? 128;
     });
   }
 
   private async probe(pod: Pod, r: Running): Promise<void> {
     const c = pod.spec.containers[0]!;
-    if (!r.proc) return;
+    if (!r.proc || r.initDone < (pod.spec.initContainers ?? []).length) return;
     // probe periods are capped at 1 s: tests wait less than a real kubelet would make them
     if (Date.now() - r.lastProbe < Math.min(1000, (c.readinessProbe?.periodSeconds ?? 1) * 1000)) return;
     r.lastProbe = Date.now();
@@ -421,15 +459,40 @@ export class PodRunner {
   private async reportStatus(pod: Pod, r: Running): Promise<void> {
     const c = pod.spec.containers[0]!;
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    const running = r.proc !== undefined;
+    const inits = pod.spec.initContainers ?? [];
+    const initialized = r.initDone >= inits.length;
+    const running = initialized && r.proc !== undefined;
     const cond = (type: string, ok: boolean): object => ({ type, status: ok ? 'True' : 'False', lastTransitionTime: now });
+    const initContainerStatuses = inits.map((ic, i) => {
+      const failed = i === r.initDone && r.initLastExit !== undefined;
+      const state =
+        i < r.initDone
+          ? { terminated: { exitCode: 0, reason: 'Completed' } }
+          : i === r.initDone && r.proc
+            ? { running: { startedAt: now } }
+            : failed
+              ? { waiting: { reason: 'CrashLoopBackOff' } }
+              : { waiting: { reason: 'PodInitializing' } };
+      return {
+        name: ic.name,
+        image: ic.image ?? '',
+        imageID: '',
+        containerID: i === r.initDone && r.proc ? `local-process://${r.proc.pid ?? 0}` : '',
+        ready: i < r.initDone,
+        started: i === r.initDone && r.proc !== undefined,
+        restartCount: i === r.initDone ? r.initRestarts : 0,
+        state,
+        ...(failed ? { lastState: { terminated: { exitCode: r.initLastExit, reason: 'Error' } } } : {}),
+      };
+    });
     const status = {
-      phase: r.terminated ? 'Failed' : 'Running',
+      phase: r.terminated ? 'Failed' : initialized ? 'Running' : 'Pending',
       hostIP: '127.0.0.1',
       podIP: r.ip,
       podIPs: [{ ip: r.ip }],
       startTime: r.startedAt || now,
-      conditions: [cond('PodScheduled', true), cond('Initialized', true), cond('ContainersReady', r.ready), cond('Ready', r.ready)],
+      conditions: [cond('PodScheduled', true), cond('Initialized', initialized), cond('ContainersReady', r.ready), cond('Ready', r.ready)],
+      ...(inits.length > 0 ? { initContainerStatuses } : {}),
       containerStatuses: [
         {
           name: c.name,
@@ -439,11 +502,11 @@ export class PodRunner {
           ready: r.ready,
           started: running,
           restartCount: r.restarts,
-          state: running ? { running: { startedAt: r.startedAt } } : { waiting: { reason: r.terminated ? 'CannotRun' : 'CrashLoopBackOff' } },
+          state: running ? { running: { startedAt: r.startedAt } } : { waiting: { reason: r.terminated ? 'CannotRun' : initialized ? 'CrashLoopBackOff' : 'PodInitializing' } },
         },
       ],
     };
-    const summary = JSON.stringify([status.phase, r.ip, r.ready, running, r.restarts]);
+    const summary = JSON.stringify([status.phase, r.ip, r.ready, running, r.restarts, r.initDone, r.initRestarts, r.initLastExit, r.proc?.pid]);
     if ((r as Running & { reported?: string }).reported === summary) return;
     const fresh = await this.kube.request<Pod>('GET', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`).catch(() => undefined);
     if (!fresh || fresh.metadata.uid !== r.uid) return;

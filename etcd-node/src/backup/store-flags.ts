@@ -4,8 +4,8 @@
 // AWS_SECRET_ACCESS_KEY (and AWS_SESSION_TOKEN), read explicitly (no other AWS configuration is
 // consulted); or `--store /a/folder` (or file:///a/folder). Keys: `--key-file` once per key, the first
 // encrypts, the others only decrypt (a rotation); or `--no-encryption`.
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { keyringFrom, parseKey, type BackupKeyring } from './keys.js';
 import type { S3StoreConfig, VolumeStoreConfig } from './store/store.js';
 
@@ -31,7 +31,8 @@ export const STORE_USAGE = `  --store URL                     s3://BUCKET[/PREFI
   --s3-path-style BOOL            path-style URLs (default true)
   --s3-ca FILE                    PEM CA bundle to trust for an https endpoint
                                   credentials: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY (, AWS_SESSION_TOKEN)
-  --key-file FILE                 the AES-256 key (32 bytes, 64 hex digits or base64); repeat for older keys
+  --key-file FILE                 the AES-256 key (32 bytes, 64 hex digits or base64); repeat for older keys;
+                                  a folder (a mounted key Secret): its "key" file, then its "key.<name>" files
   --no-encryption                 the objects are (to be) plaintext
 `;
 
@@ -93,13 +94,28 @@ export function storeFromFlags(f: StoreFlags, env: NodeJS.ProcessEnv): { config:
 }
 
 /** The keys of --key-file (the first encrypts); undefined with --no-encryption. Exactly one of them. */
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 export function keysFromFlags(keyFiles: readonly string[] | undefined, noEncryption: boolean | undefined): BackupKeyring | undefined {
   const files = keyFiles ?? [];
   if (noEncryption && files.length > 0) throw new StoreFlagError('--key-file and --no-encryption exclude each other');
   if (noEncryption) return undefined;
   if (files.length === 0) throw new StoreFlagError('give --key-file (the backup key) or --no-encryption');
   const entries: Record<string, Buffer> = {};
-  files.forEach((f, i) => {
+  // a folder (a mounted key Secret) gives its "key" entry first, then its "key.<name>" entries
+  const paths = files.flatMap((f) => {
+    if (!isDirectory(f)) return [f];
+    const names = readdirSync(f).filter((n) => n === 'key' || /^key\.[^.]/.test(n));
+    if (names.length === 0) throw new StoreFlagError(`--key-file: the folder ${f} holds no "key" or "key.<name>" file`);
+    return names.sort((a, b) => (a === 'key' ? -1 : b === 'key' ? 1 : a.localeCompare(b))).map((n) => join(f, n));
+  });
+  paths.forEach((f, i) => {
     let raw: Buffer;
     try {
       raw = readFileSync(f);

@@ -3,7 +3,9 @@
 // etcdutl's snapshot restore is: every member restored with the same --initial-cluster and token gets the
 // same cluster id and the same data. --dry-run prints the plan instead. Exit codes: 0 done, 1 the restore
 // failed (nothing was written), 2 bad flags.
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { keysFromFlags, STORE_OPTIONS, STORE_USAGE, StoreFlagError, storeFromFlags } from '../backup/store-flags.js';
 import { openStore } from '../backup/store/open-store.js';
@@ -37,6 +39,10 @@ the new member (etcdutl's snapshot restore flags):
                                   revisions of the old cluster after the target (a kube-apiserver's
                                   watchers) relist instead of seeing reused revisions
   --scratch-dir DIR               where the full snapshot is decoded (default the temp dir)
+as a pod's init container (run at every start of the pod):
+  --skip-existing                 a data dir that holds a member already is left as it is (exit 0)
+  --initial-cluster-state new|existing   existing: the member joins a running cluster and needs no
+                                  restored data (exit 0, nothing written); new (default): restore
   --dry-run                       print the plan (objects, revision, time) and write nothing
   -w, --write-out simple|json     output format (default simple)
 `;
@@ -78,6 +84,8 @@ async function restoreCommand(argv: readonly string[]): Promise<number> {
         'scratch-dir': { type: 'string' },
         'bump-revision': { type: 'string' },
         'mark-compacted': { type: 'boolean' },
+        'skip-existing': { type: 'boolean' },
+        'initial-cluster-state': { type: 'string' },
         'dry-run': { type: 'boolean' },
         'write-out': { type: 'string', short: 'w' },
         help: { type: 'boolean', short: 'h' },
@@ -127,6 +135,16 @@ async function restoreCommand(argv: readonly string[]): Promise<number> {
     initialAdvertisePeerUrls: v['initial-advertise-peer-urls'] ?? NEW_CLUSTER_DEFAULTS.initialAdvertisePeerUrls,
   };
   const dataDir = v['data-dir'] ?? `${flags.name}.etcd`;
+  const state = v['initial-cluster-state'] ?? 'new';
+  if (state !== 'new' && state !== 'existing') return fail(`--initial-cluster-state: new or existing, got "${state}"`, 2);
+  if (state === 'existing') {
+    process.stdout.write(`${flags.name} joins an existing cluster (--initial-cluster-state existing): nothing to restore into ${dataDir}\n`);
+    return 0;
+  }
+  if (v['skip-existing'] && existsSync(join(dataDir, 'member'))) {
+    process.stdout.write(`${dataDir} holds a member already: nothing to restore (--skip-existing)\n`);
+    return 0;
+  }
   let store;
   let keys;
   let cluster;

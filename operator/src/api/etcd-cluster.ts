@@ -112,7 +112,7 @@ export type Condition = z.infer<typeof condition>;
 export interface EtcdCluster {
   apiVersion: `${typeof GROUP}/${typeof VERSION}`;
   kind: 'EtcdCluster';
-  metadata: { name: string; namespace: string; uid?: string; generation?: number; resourceVersion?: string; deletionTimestamp?: string };
+  metadata: { name: string; namespace: string; uid?: string; generation?: number; resourceVersion?: string; deletionTimestamp?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
   spec: EtcdClusterSpec;
   status?: EtcdClusterStatus;
 }

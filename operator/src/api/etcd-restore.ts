@@ -102,6 +102,7 @@ export const etcdRestoreStatus = z.object({
   sourceObjects: z.array(z.string()).optional().describe('The objects the restore reads: the full snapshot, then the deltas.'),
   sourceClusterId: z.string().optional().describe('The etcd cluster id of the chain restored from.'),
   replacedClusterId: z.string().optional().describe('With replaceExisting: the cluster id of the cluster replaced.'),
+  replacedClaims: z.array(z.string()).optional().describe('With replaceExisting: the claims of the cluster replaced, deleted once the restored cluster is Available.'),
   clusterName: z.string().optional(),
   startTime: z.string().optional(),
   completionTime: z.string().optional(),

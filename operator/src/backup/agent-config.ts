@@ -46,15 +46,15 @@ export interface ResolvedAgent {
   fingerprint: string;
 }
 
-type SecretData = Record<string, string>;
+export type SecretData = Record<string, string>;
 
-async function secret(kube: Kube, namespace: string, name: string): Promise<SecretData> {
+export async function secret(kube: Kube, namespace: string, name: string): Promise<SecretData> {
   const s = await kube.get<{ data?: SecretData }>(`/api/v1/namespaces/${namespace}/secrets/${name}`);
   if (!s) throw new ConfigProblem('SecretNotFound', `Secret ${namespace}/${name} not found`);
   return s.data ?? {};
 }
 
-function entry(d: SecretData, namespace: string, name: string, key: string): Buffer {
+export function entry(d: SecretData, namespace: string, name: string, key: string): Buffer {
   const v = d[key];
   if (v === undefined) throw new ConfigProblem('SecretInvalid', `Secret ${namespace}/${name} has no entry ${key}`);
   return Buffer.from(v, 'base64');

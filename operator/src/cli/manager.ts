@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { EtcdBackupController } from '../controllers/etcdbackup/controller.js';
+import { EtcdRestoreController } from '../controllers/etcdrestore/controller.js';
 import { EtcdClusterController } from '../controllers/etcdcluster/controller.js';
 import { AGENT_IMAGE_REPOSITORY, packageVersion } from './version.js';
 import { EventRecorder } from '../runtime/events.js';
@@ -102,9 +103,12 @@ export async function managerMain(argv: string[]): Promise<number> {
   };
   const clusterQueue = queueFor('etcdcluster', (ns, name) => clusterController.reconcile(ns, name));
   const backupQueue = queueFor('etcdbackup', (ns, name) => backupController.reconcile(ns, name));
+  const restoreController = new EtcdRestoreController(kube, log, recorder);
+  const restoreQueue = queueFor('etcdrestore', (ns, name) => restoreController.reconcile(ns, name));
   const scope = args.namespace ? `/namespaces/${args.namespace}` : '';
   const clusters = `/apis/etcdts.dev/v1alpha1${scope}/etcdclusters`;
   const backups = `/apis/etcdts.dev/v1alpha1${scope}/etcdbackups`;
+  const restores = `/apis/etcdts.dev/v1alpha1${scope}/etcdrestores`;
   const keyOf = (o: Obj): string | undefined => {
     const m = o.metadata as { name?: string; namespace?: string } | undefined;
     return m?.name && m.namespace ? `${m.namespace}/${m.name}` : undefined;
@@ -125,6 +129,7 @@ export async function managerMain(argv: string[]): Promise<number> {
       log,
     ),
     new Informer(kube, backups, keyOf, (k) => backupQueue.add(k), log),
+    new Informer(kube, restores, keyOf, (k) => restoreQueue.add(k), log),
   ];
 
   let stopping = false;
@@ -155,6 +160,7 @@ export async function managerMain(argv: string[]): Promise<number> {
       for (const [path, queue] of [
         [clusters, clusterQueue],
         [backups, backupQueue],
+        [restores, restoreQueue],
       ] as const) {
         kube.list<Obj>(path).then(
           (items) => items.forEach((o) => (keyOf(o) ? queue.add(keyOf(o)!) : undefined)),
@@ -166,7 +172,7 @@ export async function managerMain(argv: string[]): Promise<number> {
   await stopped;
   clearInterval(timer);
   await Promise.all(informers.map((i) => i.stop()));
-  await Promise.all([clusterQueue.shutdown(), backupQueue.shutdown()]);
+  await Promise.all([clusterQueue.shutdown(), backupQueue.shutdown(), restoreQueue.shutdown()]);
   clusterController.close();
   await elector?.release();
   server?.close();

@@ -3,6 +3,7 @@
 // carries the owner reference (garbage-collected with the cluster) and the cluster's labels.
 import type { EtcdClusterSpec } from '../api/etcd-cluster.js';
 import { CLIENT_PORT, initialCluster, names, PEER_PORT, quorum, type ClusterRef } from './names.js';
+import { restoreInitContainer, type RestoreInit } from './restore-init.js';
 
 export interface Owner extends ClusterRef {
   readonly uid: string;
@@ -115,13 +116,17 @@ function tlsParts(spec: EtcdClusterSpec): { args: string[]; volumes: Obj[]; moun
   return { args, volumes, mounts };
 }
 
-export function statefulSet(o: Owner, spec: EtcdClusterSpec, replicas: number): Obj {
+/** `restore`: the cluster was created by an EtcdRestore; its members restore their data first. */
+export function statefulSet(o: Owner, spec: EtcdClusterSpec, replicas: number, restore?: RestoreInit): Obj {
   const host = `$(POD_NAME).${names.peerService(o)}.${o.namespace}.svc`;
   const cs = clientScheme(spec);
   const ps = peerScheme(spec);
   const tls = tlsParts(spec);
   const podLabels = { ...(spec.pod?.labels ?? {}), ...labels(o) };
   const configKey = (key: string): Obj => ({ configMapKeyRef: { name: names.bootstrap(o), key } });
+  const image = spec.image ?? `${IMAGE_REPOSITORY}:${spec.version ?? 'latest'}`;
+  const init = restore ? restoreInitContainer(o, spec, restore, image, ps) : undefined;
+  const volumes = [...tls.volumes, ...(init?.volumes ?? [])];
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
@@ -140,10 +145,11 @@ export function statefulSet(o: Owner, spec: EtcdClusterSpec, replicas: number): 
           ...(spec.pod?.priorityClassName ? { priorityClassName: spec.pod.priorityClassName } : {}),
           ...(spec.pod?.affinity ? { affinity: spec.pod.affinity } : {}),
           ...(spec.pod?.tolerations ? { tolerations: spec.pod.tolerations } : {}),
+          ...(init ? { initContainers: [init.container] } : {}),
           containers: [
             {
               name: 'etcd',
-              image: spec.image ?? `${IMAGE_REPOSITORY}:${spec.version ?? 'latest'}`,
+              image,
               command: ['etcd-node'],
               args: [
                 '--name=$(POD_NAME)',
@@ -169,15 +175,15 @@ export function statefulSet(o: Owner, spec: EtcdClusterSpec, replicas: number): 
               readinessProbe: { httpGet: { path: '/readyz', port: CLIENT_PORT, scheme: cs.toUpperCase() }, periodSeconds: 5 },
               livenessProbe: { httpGet: { path: '/livez', port: CLIENT_PORT, scheme: cs.toUpperCase() }, periodSeconds: 10, failureThreshold: 6 },
               ...(spec.pod?.resources ? { resources: spec.pod.resources } : {}),
-              volumeMounts: [{ name: 'data', mountPath: '/var/lib/etcd' }, ...tls.mounts],
+              volumeMounts: [{ name: o.claimTemplate ?? 'data', mountPath: '/var/lib/etcd' }, ...tls.mounts],
             },
           ],
-          ...(tls.volumes.length > 0 ? { volumes: tls.volumes } : {}),
+          ...(volumes.length > 0 ? { volumes } : {}),
         },
       },
       volumeClaimTemplates: [
         {
-          metadata: { name: 'data', labels: labels(o) },
+          metadata: { name: o.claimTemplate ?? 'data', labels: labels(o) },
           spec: {
             accessModes: ['ReadWriteOnce'],
             ...(spec.storage.storageClassName ? { storageClassName: spec.storage.storageClassName } : {}),

@@ -2,7 +2,15 @@
 export interface ClusterRef {
   readonly name: string;
   readonly namespace: string;
+  /** the StatefulSet's claim template name (default "data"; a cluster that replaced another one keeps
+   *  other names, so the old claims can outlive the old cluster) */
+  readonly claimTemplate?: string;
 }
+
+/** On the EtcdCluster, set at creation (a StatefulSet's claim templates never change). */
+export const CLAIM_TEMPLATE_ANNOTATION = 'etcdts.dev/claim-template';
+
+export const claimTemplateOf = (annotations: Record<string, string> | undefined): string => annotations?.[CLAIM_TEMPLATE_ANNOTATION] ?? 'data';
 
 export const CLIENT_PORT = 2379;
 export const PEER_PORT = 2380;
@@ -16,7 +24,7 @@ export const names = {
   /** the ConfigMap the pods read --initial-cluster and --initial-cluster-state from */
   bootstrap: (c: ClusterRef): string => `${c.name}-bootstrap`,
   pod: (c: ClusterRef, ordinal: number): string => `${c.name}-${ordinal}`,
-  pvc: (c: ClusterRef, ordinal: number): string => `data-${c.name}-${ordinal}`,
+  pvc: (c: ClusterRef, ordinal: number): string => `${c.claimTemplate ?? 'data'}-${c.name}-${ordinal}`,
 };
 
 export function memberHost(c: ClusterRef, ordinal: number): string {

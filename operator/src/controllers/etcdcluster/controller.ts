@@ -6,7 +6,8 @@ import { etcdClusterSpec, type Condition, type EtcdCluster, type EtcdClusterStat
 import { EtcdAdmin, EtcdCallError, type AdminTls, type MemberInfo } from '../../etcd/admin.js';
 import { clusterAccess } from '../../etcd/cluster-access.js';
 import { bootstrapConfig, clientScheme, clientService, labels, pdb, peerScheme, peerService, statefulSet, type Owner } from '../../resources/builders.js';
-import { CLIENT_PORT, clientURL, initialCluster, memberHost, names, ordinalOf, peerURL } from '../../resources/names.js';
+import { restoreInitOf, type RestoreInit } from '../../resources/restore-init.js';
+import { claimTemplateOf, CLIENT_PORT, clientURL, initialCluster, memberHost, names, ordinalOf, peerURL } from '../../resources/names.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import type { Kube, Obj } from '../../runtime/kube.js';
 import type { Logger } from '../../runtime/log.js';
@@ -43,7 +44,8 @@ export class EtcdClusterController {
     }
     const log = this.log.with({ etcdcluster: `${namespace}/${name}` });
     const parsed = etcdClusterSpec.safeParse(ec.spec);
-    const owner: Owner = { name, namespace, uid: ec.metadata.uid ?? '' };
+    const claimTemplate = claimTemplateOf(ec.metadata.annotations);
+    const owner: Owner = { name, namespace, uid: ec.metadata.uid ?? '', ...(claimTemplate !== 'data' ? { claimTemplate } : {}) };
     if (!parsed.success) {
       await this.writeStatus(ec, { ...ec.status, observedGeneration: ec.metadata.generation, phase: 'Degraded' }, [
         cond('Degraded', 'True', 'InvalidSpec', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')),
@@ -51,6 +53,13 @@ export class EtcdClusterController {
       return {};
     }
     const spec = parsed.data;
+    let restore: RestoreInit | undefined;
+    try {
+      restore = restoreInitOf(ec.metadata.annotations);
+    } catch (err) {
+      await this.writeStatus(ec, { ...ec.status, observedGeneration: ec.metadata.generation, phase: 'Degraded' }, [cond('Degraded', 'True', 'InvalidRestoreAnnotation', (err as Error).message)]);
+      return {};
+    }
     const access = await clusterAccess(this.kube, owner, spec);
     const admin = this.adminFor(`${namespace}/${name}`, access.endpoints, access.tls);
     const o = await this.observe(owner, spec, admin, access.problems);
@@ -61,7 +70,7 @@ export class EtcdClusterController {
       ...('id' in step ? { member: step.id } : {}),
       ...(o.leaderId ? { leader: o.leaderId } : {}),
     });
-    const result = await this.act(owner, spec, step, o, admin);
+    const result = await this.act(owner, spec, step, o, admin, restore);
     const what = eventFor(step);
     if (what && this.events) {
       await this.events.record({ apiVersion: 'etcdts.dev/v1alpha1', kind: 'EtcdCluster', name, namespace, uid: ec.metadata.uid }, what[0], what[1], what[2]);
@@ -117,7 +126,7 @@ export class EtcdClusterController {
     const claimOrdinals = new Set<number>();
     const claimUid = new Map<number, string>();
     for (const c of claims) {
-      const ord = ordinal(c.metadata.name, `data-${names.statefulSet(owner)}`);
+      const ord = ordinal(c.metadata.name, `${owner.claimTemplate ?? 'data'}-${names.statefulSet(owner)}`);
       if (ord === undefined) continue;
       claimOrdinals.add(ord);
       if (c.metadata.uid) claimUid.set(ord, c.metadata.uid);
@@ -165,7 +174,7 @@ export class EtcdClusterController {
     return { observed, members, clusterId, leaderId, bootstrapState: config?.data?.['initial-cluster-state'], record };
   }
 
-  private async act(owner: Owner, spec: Observed['spec'], step: Step, o: Awaited<ReturnType<EtcdClusterController['observe']>>, admin: EtcdAdmin): Promise<Result> {
+  private async act(owner: Owner, spec: Observed['spec'], step: Step, o: Awaited<ReturnType<EtcdClusterController['observe']>>, admin: EtcdAdmin, restore: RestoreInit | undefined): Promise<Result> {
     const ns = `/api/v1/namespaces/${owner.namespace}`;
     const stsPath = `/apis/apps/v1/namespaces/${owner.namespace}/statefulsets/${names.statefulSet(owner)}`;
     const configPath = `${ns}/configmaps/${names.bootstrap(owner)}`;
@@ -182,7 +191,7 @@ export class EtcdClusterController {
         await this.kube.create(`${ns}/configmaps`, bootstrapConfig(owner, spec, step.initialMembers, 'new'));
         return { requeueAfterMs: 0 };
       case 'CreateStatefulSet': {
-        const sts = statefulSet(owner, spec, step.replicas);
+        const sts = statefulSet(owner, spec, step.replicas, restore);
         (sts['spec'] as Obj)['persistentVolumeClaimRetentionPolicy'] = { whenDeleted: spec.pvcRetentionPolicy, whenScaled: 'Retain' };
         await this.kube.create(`/apis/apps/v1/namespaces/${owner.namespace}/statefulsets`, sts);
         return { requeueAfterMs: 2000 };
