@@ -253,6 +253,41 @@ describe('etcd-node backup restore', skipUnless('etcdctl'), () => {
     assert.match(noMark.stderr, /--mark-compacted is required with --bump-revision/);
   });
 
+  it('as a pod\'s init container: a key folder (a mounted Secret); --skip-existing and --initial-cluster-state existing write nothing', async () => {
+    // a mounted key Secret: "key" plus an older "key.<name>" and the kubelet's own entries beside them
+    const keys = join(dir, 'key-secret');
+    mkdirSync(keys);
+    writeFileSync(join(keys, 'key'), key.toString('base64'));
+    writeFileSync(join(keys, 'key.old'), randomBytes(32).toString('base64'));
+    mkdirSync(join(keys, '..2026_12_03_12_00_00.000'));
+    const dataDir = join(dir, 'init-member');
+    const r1 = await runRestore([...chainFlags(storeRoot, keys), '--data-dir', dataDir, '--initial-cluster-state', 'new', '--skip-existing']);
+    assert.equal(r1.code, 0, r1.stderr);
+    assert.match(r1.stdout, new RegExp(`restored revision ${head} `));
+    const wal = readdirSync(join(dataDir, 'member', 'wal'));
+    // the pod starts again: the member's data is there and stays as it is
+    const r2 = await runRestore([...chainFlags(storeRoot, keys), '--data-dir', dataDir, '--skip-existing']);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.match(r2.stdout, /holds a member already: nothing to restore \(--skip-existing\)/);
+    assert.deepEqual(readdirSync(join(dataDir, 'member', 'wal')), wal);
+    // without --skip-existing the same data dir is refused, as before
+    assert.equal((await runRestore([...chainFlags(storeRoot, keys), '--data-dir', dataDir])).code, 1);
+    // a member that joins a running cluster (a scale-up) gets no restored data
+    const joining = join(dir, 'joining-member');
+    const r3 = await runRestore([...chainFlags(storeRoot, keys), '--data-dir', joining, '--name', 'm4', '--initial-cluster-state', 'existing']);
+    assert.equal(r3.code, 0, r3.stderr);
+    assert.match(r3.stdout, /m4 joins an existing cluster \(--initial-cluster-state existing\): nothing to restore/);
+    assert.ok(!existsSync(joining));
+    const bad = await runRestore([...chainFlags(storeRoot, keys), '--data-dir', joining, '--initial-cluster-state', 'maybe']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--initial-cluster-state: new or existing, got "maybe"/);
+    const empty = join(dir, 'empty-secret');
+    mkdirSync(empty);
+    const none = await runRestore([...chainFlags(storeRoot, empty), '--data-dir', joining]);
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /--key-file: the folder .*empty-secret holds no "key" or "key.<name>" file/);
+  });
+
   describe('bad input: an error naming what is wrong, no data dir, the store unchanged', () => {
     const chainDir = (root: string): string => join(root, loc.namespace, loc.cluster);
     const deltas = (root: string): string[] =>

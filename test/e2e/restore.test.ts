@@ -250,7 +250,7 @@ describe('EtcdRestore: new clusters from the backups', () => {
     const done = acked.filter((a) => a.at < Date.now() - 5000);
     const first = done[0]!.revision;
     const last = done[done.length - 1]!.revision;
-    const picks = [first + Math.floor(Math.random() * (last - first)), first + Math.floor(Math.random() * (last - first))];
+    const picks = [0, 1, 2].map(() => first + Math.floor(Math.random() * (last - first)));
     // a moment: 1.5 s after a put was acknowledged (the agent received it by then), written at +01:00
     const mark = done[Math.floor(done.length / 2)]!;
     const at = new Date(mark.at + 1500 + 3_600_000).toISOString().replace(/\.\d+Z$/, '+01:00');
@@ -345,5 +345,21 @@ describe('EtcdRestore: new clusters from the backups', () => {
       return oldClaims.every((c) => !left.includes(c)) && left.length === 3 ? true : undefined;
     }, 60_000);
     await deleteCluster('db-x');
+  });
+
+  it('a corrupted delta: the members\' restores fail naming the object; Failed, and the cluster it made is deleted', async () => {
+    const prefix = 'bk/rs/db/';
+    const deltas = (await store.list(prefix)).filter((o) => o.name.includes('/delta/'));
+    const victim = deltas[Math.floor(deltas.length / 2)]!;
+    const body = await store.get(victim.name);
+    const at = Math.floor(body.length / 2);
+    body.writeUInt8(body.readUInt8(at) ^ 0xff, at);
+    await store.put(victim.name, body);
+    assert.equal((await kubectl(['apply', '-f', '-'], restoreYaml('r-corrupt', '{backupName: main}', '', 'db-corrupt'))).code, 0);
+    const s = await waitPhase('r-corrupt', 'Failed', 180_000);
+    const failed = s.conditions?.find((c) => c.type === 'Failed');
+    assert.equal(failed?.reason, 'RestoreFailed');
+    assert.ok(failed.message.includes(victim.name.split('/').pop()!), `the message names ${victim.name}: ${failed.message}`);
+    await eventually('the cluster it created to be gone', async () => ((await kubectl(['get', 'etcdcluster', 'db-corrupt', '-n', NS])).code !== 0 ? true : undefined), 60_000);
   });
 });

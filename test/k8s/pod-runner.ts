@@ -90,6 +90,11 @@ interface Running {
   /** restarts of the init container that runs now, and its last non-zero exit */
   initRestarts: number;
   initLastExit: number | undefined;
+  /** the output of the init container's last run: its termination message when it fails
+   *  (terminationMessagePolicy FallbackToLogsOnError: the log's last 2048 bytes) */
+  initOutput: string;
+  /** initOutput as it was when the init container last failed (a new run starts a new output) */
+  initFailureOutput: string;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -298,7 +303,7 @@ export class PodRunner {
       if (!dirs) return; // wait for its claims
       const ip = `127.0.${1 + Math.floor(this.nextIp / 250)}.${1 + (this.nextIp % 250)}`;
       this.nextIp++;
-      r = { uid: pod.metadata.uid ?? '', ip, proc: undefined, restarts: 0, ready: false, livenessFailures: 0, startedAt: '', lastProbe: 0, exitedAt: 0, terminated: false, log: '', initDone: 0, initRestarts: 0, initLastExit: undefined };
+      r = { uid: pod.metadata.uid ?? '', ip, proc: undefined, restarts: 0, ready: false, livenessFailures: 0, startedAt: '', lastProbe: 0, exitedAt: 0, terminated: false, log: '', initDone: 0, initRestarts: 0, initLastExit: undefined, initOutput: '', initFailureOutput: '' };
       this.pods.set(key, r);
       this.spawn(pod, r, dirs, await this.refValues(pod), await this.serviceAccountConfig(pod));
     } else if (!r.proc && !r.terminated && r.initDone < (pod.spec.initContainers ?? []).length && (r.initLastExit === undefined || Date.now() - r.exitedAt > 1000)) {
@@ -414,7 +419,9 @@ export class PodRunner {
     // also to <workDir>/logs/<namespace>_<pod>.log (every restart), which tests and people read as
     // `kubectl logs` (the runner serves no logs endpoint)
     const logFile = join(this.logDir, `${pod.metadata.namespace ?? 'default'}_${pod.metadata.name}.log`);
+    if (init) r.initOutput = '';
     const add = (b: Buffer): void => {
+      if (init) r.initOutput = (r.initOutput + b.toString()).slice(-2048);
       r.log += b.toString();
       if (r.log.length > 1_000_000) r.log = r.log.slice(-500_000);
       appendFileSync(logFile, b);
@@ -432,7 +439,10 @@ export class PodRunner {
         r.initDone++;
         r.initRestarts = 0;
         r.initLastExit = undefined;
-      } else if (init) r.initLastExit = code ?? 128;
+      } else if (init) {
+        r.initLastExit = code ?? 128;
+        r.initFailureOutput = r.initOutput;
+      }
     });
   }
 
@@ -482,7 +492,9 @@ export class PodRunner {
         started: i === r.initDone && r.proc !== undefined,
         restartCount: i === r.initDone ? r.initRestarts : 0,
         state,
-        ...(failed ? { lastState: { terminated: { exitCode: r.initLastExit, reason: 'Error' } } } : {}),
+        ...(failed
+          ? { lastState: { terminated: { exitCode: r.initLastExit, reason: 'Error', ...((ic as { terminationMessagePolicy?: string }).terminationMessagePolicy === 'FallbackToLogsOnError' ? { message: r.initFailureOutput } : {}) } } }
+          : {}),
       };
     });
     const status = {

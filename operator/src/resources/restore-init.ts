@@ -109,6 +109,9 @@ export function restoreInitContainer(o: ClusterRef & { uid: string }, spec: Etcd
         { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: secretKey('secretAccessKey') },
         { name: 'AWS_SESSION_TOKEN', valueFrom: secretKey('sessionToken', true) },
       ],
+      // a failed restore's last lines (the object or revision at fault) reach the pod's status, which the
+      // EtcdRestore controller reports
+      terminationMessagePolicy: 'FallbackToLogsOnError',
       ...(spec.pod?.resources ? { resources: spec.pod.resources } : {}),
       volumeMounts: mounts,
     },

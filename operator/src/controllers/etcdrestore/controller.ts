@@ -27,7 +27,7 @@ export interface Result {
 
 interface Pod {
   metadata: { name: string };
-  status?: { initContainerStatuses?: Array<{ name: string; restartCount?: number; lastState?: { terminated?: { exitCode?: number } } }> };
+  status?: { initContainerStatuses?: Array<{ name: string; restartCount?: number; lastState?: { terminated?: { exitCode?: number; message?: string } } }> };
 }
 
 type Cond = Omit<Condition, 'lastTransitionTime'>;
@@ -175,13 +175,21 @@ export class EtcdRestoreController {
         const failing = await this.failingInits(namespace, clusterName);
         const worst = failing.sort((a, b) => b.restarts - a.restarts)[0];
         if (worst && worst.restarts >= MAX_INIT_FAILURES) {
-          step = { kind: 'Fail', reason: 'RestoreFailed', message: `member ${worst.pod}: the restore init container failed ${worst.restarts} times (exit ${worst.exitCode}); its log says why. The EtcdCluster ${clusterName} is left for inspection` };
+          // no member ever started on restored data: the cluster holds nothing worth keeping
+          await this.kube.delete(`${API}/namespaces/${namespace}/etcdclusters/${clusterName}`).catch((err: unknown) => {
+            if (!(err instanceof KubeError && err.status === 404)) throw err;
+          });
+          step = {
+            kind: 'Fail',
+            reason: 'RestoreFailed',
+            message: `member ${worst.pod}: the restore failed ${worst.restarts + 1} times (exit ${worst.exitCode})${worst.why ? `: ${worst.why}` : ''}; the EtcdCluster ${clusterName} it created was deleted`,
+          };
           message = step.message;
           break;
         }
         const ready = ec?.status?.readyMembers ?? 0;
         message = worst
-          ? `member ${worst.pod}: the restore init container failed (exit ${worst.exitCode}, ${worst.restarts} restarts); retrying`
+          ? `member ${worst.pod}: the restore failed (exit ${worst.exitCode}, ${worst.restarts} restarts)${worst.why ? `: ${worst.why}` : ''}; retrying`
           : `waiting for the EtcdCluster ${clusterName} to be Available: ${ready} of ${spec?.cluster.spec.replicas ?? '?'} members ready`;
         requeueAfterMs = 2000;
         break;
@@ -220,13 +228,20 @@ export class EtcdRestoreController {
     });
   }
 
-  private async failingInits(namespace: string, cluster: string): Promise<Array<{ pod: string; restarts: number; exitCode: number }>> {
+  /** Members whose restore init container failed, with the restore's own last error line. */
+  private async failingInits(namespace: string, cluster: string): Promise<Array<{ pod: string; restarts: number; exitCode: number; why: string | undefined }>> {
     const pods = await this.kube.list<Pod>(`/api/v1/namespaces/${namespace}/pods`, selectorOf(cluster));
-    const out: Array<{ pod: string; restarts: number; exitCode: number }> = [];
+    const out: Array<{ pod: string; restarts: number; exitCode: number; why: string | undefined }> = [];
     for (const p of pods) {
       const s = p.status?.initContainerStatuses?.find((c) => c.name === 'restore');
-      const code = s?.lastState?.terminated?.exitCode;
-      if (s && code !== undefined && code !== 0) out.push({ pod: p.metadata.name, restarts: s.restartCount ?? 0, exitCode: code });
+      const t = s?.lastState?.terminated;
+      if (!s || t?.exitCode === undefined || t.exitCode === 0) continue;
+      const why = (t.message ?? '')
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('etcd-node backup restore: '))
+        ?.slice('etcd-node backup restore: '.length);
+      out.push({ pod: p.metadata.name, restarts: s.restartCount ?? 0, exitCode: t.exitCode, why });
     }
     return out;
   }
