@@ -4,6 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { etcdClusterSpec } from '../api/etcd-cluster.js';
 import { bootstrapConfig, pdb, peerService, statefulSet } from './builders.js';
+import { restoreInitOf, RESTORE_ANNOTATION } from './restore-init.js';
 
 const owner = { name: 'main', namespace: 'db', uid: 'u-1' };
 type Any = Record<string, unknown>;
@@ -58,5 +59,30 @@ describe('builders', () => {
       { name: 'peer-tls', secret: { secretName: 'p' } },
     ]);
     assert.match(String(at(bootstrapConfig(owner, spec, 1, 'new'), 'data', 'initial-cluster')), /^main-0=https:/);
+  });
+
+  it('a restored cluster: an init container restores the resolved revision with the member\'s own flags; the credentials from the Secret, the key as a folder', () => {
+    const spec = etcdClusterSpec.parse({ version: '0.1.0', replicas: 3 });
+    const init = restoreInitOf({
+      [RESTORE_ANNOTATION]: JSON.stringify({
+        restore: 'r1',
+        uid: 'ru',
+        s3: { endpoint: 'http://minio:9000', bucket: 'b', prefix: 'p/', region: 'us-east-1', forcePathStyle: true, credentialsSecret: 'creds' },
+        keySecret: 'k',
+        chain: { namespace: 'db', cluster: 'old', clusterId: '0123456789abcdef', revision: 42 },
+      }),
+    });
+    const sts = statefulSet(owner, spec, 3, init);
+    const ic = at(sts, 'spec', 'template', 'spec', 'initContainers', 0) as Any;
+    const args = ic['args'] as string[];
+    for (const a of ['--store=s3://b/p', '--s3-endpoint=http://minio:9000', '--key-file=/etc/etcd/restore-key', '--cluster=old', '--cluster-id=0123456789abcdef', '--to-revision=42', '--data-dir=/var/lib/etcd/data', '--initial-cluster-token=db-main-u-1', '--skip-existing', '--initial-cluster-state=$(ETCD_INITIAL_CLUSTER_STATE)']) {
+      assert.ok(args.includes(a), `${a} in ${args.join(' ')}`);
+    }
+    // the same token and data dir as the member itself
+    assert.ok((container(sts)['args'] as string[]).includes('--initial-cluster-token=db-main-u-1'));
+    assert.deepEqual((ic['env'] as Any[]).find((e) => e['name'] === 'AWS_ACCESS_KEY_ID'), { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'creds', key: 'accessKeyId' } } });
+    assert.deepEqual(at(sts, 'spec', 'template', 'spec', 'volumes'), [{ name: 'restore-key', secret: { secretName: 'k' } }]);
+    assert.equal(at(statefulSet(owner, spec, 3), 'spec', 'template', 'spec', 'initContainers'), undefined, 'no init container for a cluster not restored');
+    assert.throws(() => restoreInitOf({ [RESTORE_ANNOTATION]: '{"restore":"r"}' }), /annotation etcdts.dev\/restore: /);
   });
 });
