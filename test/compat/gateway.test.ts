@@ -1,6 +1,6 @@
 // The README's JSON-gateway examples, run with curl against etcd-node and a real etcd side by side: the
 // same script must print the same, after hiding what the README lists as differing on purpose (ids,
-// ports, versions, /health's `reason`, the wording of a JSON parser's error). Also checks that gRPC
+// ports, versions, /health's `reason`; a malformed body's error is Go's text on both). Also checks that gRPC
 // and HTTP share the port, and the plain endpoints etcd 3.4 has no equal for (/livez, /readyz,
 // /metrics), on etcd-node alone.
 //
@@ -40,8 +40,7 @@ function normalize(out: string): string {
     .replace(/"(cluster_id|member_id|ID|leader)":"\d+"/g, '"$1":"<ID>"')
     .replace(/"leader":\d+/g, '"leader":"<ID>"')
     .replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:<PORT>')
-    .replace(/,"reason":""/g, '')
-    .replace(/\{"error":"(?!etcdserver)[^"]*","message":"[^"]*","code":3\}/g, '{"error":"<JSON PARSER MESSAGE>","code":3}');
+    .replace(/,"reason":""/g, '');
 }
 
 describe('the README gateway examples: etcd-node prints what etcd prints', skipUnless('etcd', 'etcdctl', 'curl', 'jq'), () => {

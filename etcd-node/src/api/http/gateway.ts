@@ -14,7 +14,7 @@ import type { DescMessage, JsonValue } from '@bufbuild/protobuf';
 import { GRPC_OVERHEAD_BYTES } from '../../server/config.js';
 import type { Logger } from '../../util/logger.js';
 import { GatewayCall } from './gateway-call.js';
-import { binaryToJson, GatewayBodyError, jsonToBinary, methodTypes } from './json-codec.js';
+import { binaryToJson, methodTypes, readRequests } from './json-codec.js';
 
 /** One gRPC service as registered on the server: its definition and implementation. */
 export interface ServiceEntry {
@@ -156,18 +156,25 @@ export class Gateway {
         sendError(res, status.RESOURCE_EXHAUSTED, `grpc: received message larger than max (${size} vs. ${this.maxBodyBytes})`);
         return;
       }
-      this.dispatch(req, res, route, Buffer.concat(chunks));
+      try {
+        this.dispatch(req, res, route, Buffer.concat(chunks));
+      } catch (err) {
+        // a request the handlers cannot take (e.g. nested deeper than the stack) must not end the process
+        this.log.error('gateway: request failed', { path: route.def.path, error: String(err) });
+        sendError(res, status.INTERNAL, err instanceof Error ? err.message : String(err));
+      }
     });
   }
 
   private dispatch(req: IncomingMessage, res: ServerResponse, route: Route, body: Buffer): void {
-    let requests: Uint8Array[];
-    try {
-      requests = parseBodies(body).map((j) => jsonToBinary(route.input, j));
-      if (!route.def.requestStream && requests.length === 0) requests = [jsonToBinary(route.input, {})];
-    } catch (err) {
-      sendError(res, status.INVALID_ARGUMENT, err instanceof Error ? err.message : String(err));
-      return;
+    const { requests, error } = readRequests(route.input, body, route.def.requestStream);
+    if (error) {
+      if (!route.def.requestStream) {
+        sendError(res, status.INVALID_ARGUMENT, error.message);
+        return;
+      }
+      // etcd's gateway sends the requests before the bad one and closes its side of the stream
+      this.log.warn('gateway: cannot decode a request of a stream', { path: route.def.path, error: error.message });
     }
     const md = new Metadata();
     const authz = req.headers.authorization;
@@ -258,51 +265,4 @@ function sendError(res: ServerResponse, code: number, message: string): void {
 
 function httpStatusText(code: number): string {
   return { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict', 412: 'Precondition Failed', 429: 'Too Many Requests', 501: 'Not Implemented', 503: 'Service Unavailable', 504: 'Gateway Timeout' }[code] ?? 'Internal Server Error';
-}
-
-/**
- * The JSON values in a body, in order: a streaming call's body may hold several objects one after
- * another (whitespace between them); a unary call's holds one. Throws GatewayBodyError.
- */
-export function parseBodies(body: Buffer): JsonValue[] {
-  const text = body.toString('utf8');
-  const out: JsonValue[] = [];
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    while (i < n && /\s/.test(text[i]!)) i++;
-    if (i >= n) break;
-    const start = i;
-    let depth = 0;
-    let inString = false;
-    for (; i < n; i++) {
-      const ch = text[i]!;
-      if (inString) {
-        if (ch === '\\') i++;
-        else if (ch === '"') inString = false;
-        continue;
-      }
-      if (ch === '"') inString = true;
-      else if (ch === '{' || ch === '[') depth++;
-      else if (ch === '}' || ch === ']') {
-        depth--;
-        if (depth === 0) {
-          i++;
-          break;
-        }
-      } else if (depth === 0 && /\s/.test(ch)) break;
-    }
-    const piece = text.slice(start, i);
-    let v: unknown;
-    try {
-      v = JSON.parse(piece);
-    } catch (err) {
-      throw new GatewayBodyError(err instanceof Error ? err.message : String(err));
-    }
-    if (typeof v !== 'object' || v === null || Array.isArray(v)) {
-      throw new GatewayBodyError(`request body must be a JSON object, not ${Array.isArray(v) ? 'an array' : JSON.stringify(v)}`);
-    }
-    out.push(v as JsonValue);
-  }
-  return out;
 }
