@@ -63,6 +63,7 @@ const P = 'Profiling and Monitoring';
 const L = 'Logging';
 const T = 'Experimental distributed tracing';
 const X = 'Experimental feature';
+const XD = 'Deprecated experimental names';
 const U = 'Unsafe feature';
 
 const tracing = 'distributed tracing (OpenTelemetry) is not implemented; no result depends on it';
@@ -81,7 +82,7 @@ const spec = (
 /** A deprecated `--experimental-*` flag standing for its 3.6 name. */
 const experimental = (name: string, base: FlagSpec): FlagSpec => ({
   ...base,
-  group: X,
+  group: XD,
   replacedBy: name,
   help: `${base.help} Deprecated in v3.6 and will be decommissioned in v3.7. Use '--${name}' instead.`,
 });
@@ -90,7 +91,7 @@ const experimental = (name: string, base: FlagSpec): FlagSpec => ({
 const gateFlag = (gate: string, help: string, state: FlagState, note?: string): FlagSpec => ({
   kind: 'bool',
   def: String(FEATURE_GATES[gate]),
-  group: X,
+  group: XD,
   state,
   note,
   gate,
