@@ -121,14 +121,17 @@ test('etcd 3.6 flags once refused are accepted (defaults and warnings)', () => {
   for (const f of ['--max-wals=3', '--enable-pprof=true', '--log-format=console', 'InitialCorruptCheck=true']) {
     assert.ok(r.warnings.some((w) => w.includes(f) && w.includes('no effect')), `a warning naming ${f}: ${r.warnings.join('\n')}`);
   }
+  // --auto-tls / --peer-auto-tls make https listeners possible without certificate files
+  const auto = run(['--auto-tls', '--peer-auto-tls', '--self-signed-cert-validity=3',
+    '--listen-client-urls=https://127.0.0.1:1', '--advertise-client-urls=https://127.0.0.1:1', '--listen-peer-urls=https://127.0.0.1:2',
+    '--initial-advertise-peer-urls=https://127.0.0.1:2']).config.tls;
+  assert.deepEqual([auto.autoTls, auto.peerAutoTls, auto.selfSignedCertValidity], [true, true, 3]);
   // default values of warned-about flags say nothing
   assert.deepEqual(run(['--max-wals=5', '--enable-pprof=false']).warnings, []);
 });
 
 test('flags etcd-node cannot honour yet are refused with "not supported yet", exit code 1', () => {
   for (const args of [
-    ['--auto-tls'],
-    ['--peer-auto-tls=true'],
     ['--discovery=https://discovery.etcd.io/abc'],
     ['--discovery-endpoints=http://127.0.0.1:1', '--discovery-token=t'],
     ['--discovery-srv=example.com'],
@@ -215,7 +218,8 @@ test("every flag of etcd 3.6's --help is in the table, with an ETCD_* variable",
   assert.equal(run([], { ETCD_MAX_LEARNERS: '3' }).config.maxLearners, 3);
   assert.equal(run([], { ETCD_STRICT_RECONFIG_CHECK: 'false' }).config.strictReconfigCheck, false);
   assert.equal(run([], { ETCD_EXPERIMENTAL_SNAPSHOT_CATCHUP_ENTRIES: '11' }).config.snapshotCatchUpEntries, 11);
-  assert.match(flagError([], { ETCD_AUTO_TLS: 'true' }).message, /not supported yet/);
+  assert.match(flagError([], { ETCD_DISCOVERY_SRV: 'example.com' }).message, /not supported yet/);
+  assert.equal(run([], { ETCD_AUTO_TLS: 'true' }).config.tls.autoTls, true);
 });
 
 /** `etcd --help` of etcd 3.6.16 (test/compat/etcd-flags.test.ts reads it from the binary). */

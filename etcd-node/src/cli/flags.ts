@@ -586,6 +586,9 @@ function buildConfig(g: Given, warnings: string[]): ParsedArgs {
     ciphers,
     minVersion,
     maxVersion,
+    autoTls: bool(g, 'auto-tls'),
+    peerAutoTls: bool(g, 'peer-auto-tls'),
+    selfSignedCertValidity: validityYears,
   };
   const pair = (a: string, b: string): void => {
     if ((file(a) === undefined) !== (file(b) === undefined)) throw new FlagError(file(a) === undefined ? a : b, `--${a} and --${b} must be given together`);
@@ -603,11 +606,11 @@ function buildConfig(g: Given, warnings: string[]): ParsedArgs {
   const listenMetricsUrls = urls(g, 'listen-metrics-urls');
   for (const [flag, list_] of [['listen-client-urls', listenClientUrls], ['listen-client-http-urls', listenClientHttpUrls], ['listen-metrics-urls', listenMetricsUrls]] as const) {
     for (const u of list_) {
-      if (u.protocol === 'https:' && !tls.certFile) throw new FlagError(flag, `--${flag} ${u.origin} is https but --cert-file and --key-file are not set`);
+      if (u.protocol === 'https:' && !tls.certFile && !tls.autoTls) throw new FlagError(flag, `--${flag} ${u.origin} is https but --cert-file and --key-file are not set`);
     }
   }
   for (const u of listenPeerUrls) {
-    if (u.protocol === 'https:' && !tls.peerCertFile) throw new FlagError('listen-peer-urls', `--listen-peer-urls ${u.origin} is https but --peer-cert-file and --peer-key-file are not set`);
+    if (u.protocol === 'https:' && !tls.peerCertFile && !tls.peerAutoTls) throw new FlagError('listen-peer-urls', `--listen-peer-urls ${u.origin} is https but --peer-cert-file and --peer-key-file are not set`);
   }
 
   const quota = num(g, 'quota-backend-bytes');

@@ -11,6 +11,7 @@ import { Metrics } from '../api/http/metrics.js';
 import { createLogger } from '../util/logger.js';
 import { FlagError, parseCommand, usage } from './flags.js';
 import { startAutoCompaction } from './auto-compaction.js';
+import { applyAutoTls } from './auto-tls.js';
 import { withHttpPolicy } from './http-policy.js';
 
 function packageVersion(): string {
@@ -46,9 +47,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
-  const { config, logLevel, logOutputs, warnings } = cmd.args;
+  const { logLevel, logOutputs, warnings } = cmd.args;
   const log = createLogger(logLevel, logOutputs);
   for (const w of warnings) log.warn(w);
+  let config;
+  try {
+    config = applyAutoTls(cmd.args.config, log);
+  } catch (err) {
+    process.stderr.write(`etcd-node: --auto-tls/--peer-auto-tls: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
   log.info('starting etcd-node', { version: packageVersion(), 'api-version': SERVER_VERSION, name: config.name, 'data-dir': config.dataDir });
 
   const metrics = new Metrics();

@@ -67,6 +67,8 @@ export interface PeerTlsFiles {
   readonly ciphers?: string;
   readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
   readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** self-signed certificates (--peer-auto-tls): a peer's certificate is not verified when dialing (etcd) */
+  readonly insecureSkipVerify?: boolean;
 }
 
 /** The TLS options of a peer connection: the server side (listening) or the client side (dialing). */
@@ -82,6 +84,11 @@ export function peerTlsContext(f: PeerTlsFiles, side: 'server' | 'client'): tls.
   if (f.minVersion) ctx.minVersion = f.minVersion;
   if (f.maxVersion) ctx.maxVersion = f.maxVersion;
   return ctx;
+}
+
+/** The options of a TLS connection to a peer. */
+function dialOptions(f: PeerTlsFiles, ctx: tls.SecureContextOptions): tls.ConnectionOptions {
+  return f.insecureSkipVerify ? { ...ctx, rejectUnauthorized: false } : ctx;
 }
 
 /** --peer-cert-allowed-cn / --peer-cert-allowed-hostname on an accepted TLS connection. */
@@ -141,7 +148,7 @@ export class PeerTransport {
   private nextRequest = 1;
   private closed = false;
   private readonly tlsContext: tls.SecureContextOptions;
-  private readonly dialTlsContext: tls.SecureContextOptions;
+  private readonly dialTlsContext: tls.ConnectionOptions;
 
   constructor(
     private readonly selfId: bigint,
@@ -152,7 +159,7 @@ export class PeerTransport {
     private readonly log: Logger,
   ) {
     this.tlsContext = peerTlsContext(tlsFiles, 'server');
-    this.dialTlsContext = peerTlsContext(tlsFiles, 'client');
+    this.dialTlsContext = dialOptions(tlsFiles, peerTlsContext(tlsFiles, 'client'));
   }
 
   /** Starts listening on every peer URL. */
@@ -397,7 +404,7 @@ export class PeerTransport {
  * a running cluster does this once, before it starts). Tries each URL in turn, for up to `timeoutMs`.
  */
 export async function fetchClusterInfo(urls: readonly URL[], tlsFiles: PeerTlsFiles, timeoutMs = 10_000): Promise<Uint8Array> {
-  const ctx: tls.ConnectionOptions = peerTlsContext(tlsFiles, 'client');
+  const ctx: tls.ConnectionOptions = dialOptions(tlsFiles, peerTlsContext(tlsFiles, 'client'));
   const deadline = Date.now() + timeoutMs;
   let last = 'no peer URL to ask';
   for (let attempt = 0; Date.now() < deadline; attempt++) {

@@ -79,6 +79,13 @@ export interface ServerConfig {
     /** --tls-min-version / --tls-max-version */
     readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
     readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+    /** --auto-tls / --peer-auto-tls: self-signed certificates made at start when no files are given */
+    readonly autoTls?: boolean;
+    readonly peerAutoTls?: boolean;
+    /** --self-signed-cert-validity, years */
+    readonly selfSignedCertValidity?: number;
+    /** the peer certificate is self-signed (--peer-auto-tls): peers' certificates are not verified */
+    readonly peerSelfSigned?: boolean;
   };
 }
 

@@ -1195,6 +1195,7 @@ function peerTlsFiles(cfg: ServerConfig): PeerTlsFiles {
     ciphers: cfg.tls.ciphers,
     minVersion: cfg.tls.minVersion,
     maxVersion: cfg.tls.maxVersion,
+    insecureSkipVerify: cfg.tls.peerSelfSigned,
   };
 }
 
