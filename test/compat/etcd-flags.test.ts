@@ -4,12 +4,14 @@
 // serve etcdctl put/get/txn, the metrics URL and the HTTP-only URL — and a real etcd 3.6 started with
 // exactly the same command lines does too, which shows the values are valid for etcd. Refused flags exit
 // 1 with "not supported yet". --force-new-cluster brings a stopped 3-member cluster's data dir up alone
-// as a one-member cluster with the data.
+// as a one-member cluster with the data. --auto-tls serves https with a certificate etcd-node made;
+// --peer-auto-tls runs a 3-member cluster over https between members.
 //
 //   npm run build && node --import tsx --test test/compat/etcd-flags.test.ts
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -297,8 +299,6 @@ describe('etcd 3.6 flags on etcd-node', { skip }, () => {
 
   test('refused flags stop the start with "not supported yet" and exit code 1', async () => {
     const cases: string[][] = [
-      ['--auto-tls'],
-      ['--peer-auto-tls'],
       ['--discovery-endpoints=http://127.0.0.1:1', '--discovery-token=t'],
       ['--discovery-srv=example.com'],
       ['--experimental-enable-lease-checkpoint'],
@@ -346,6 +346,47 @@ describe('--force-new-cluster on etcd-node', { skip: skipUnless('etcdctl').skip 
       assert.equal((JSON.parse(list2.stdout) as { members: unknown[] }).members.length, 1);
     } finally {
       await alone?.stop();
+      await cluster.stop();
+    }
+  });
+});
+
+describe('--auto-tls and --peer-auto-tls on etcd-node', { skip: skipUnless('etcdctl').skip }, () => {
+  test('--auto-tls: an https client URL with a certificate etcd-node made itself, reused on restart', async () => {
+    const insecure = ['--insecure-transport=false', '--insecure-skip-tls-verify'];
+    const s = await startServer({ kind: 'node', tls: { serverArgs: ['--auto-tls', '--self-signed-cert-validity=2'], etcdctlArgs: insecure } });
+    try {
+      assert.equal((await etcdctl(s.endpoint, [...insecure, 'put', 'k', 'v'])).code, 0);
+      assert.equal((await etcdctl(s.endpoint, [...insecure, 'get', 'k', '--print-value-only'])).stdout.trim(), 'v');
+      const certFile = join(s.dataDir, 'fixtures', 'client', 'cert.pem');
+      const cert = new X509Certificate(readFileSync(certFile));
+      assert.equal(cert.subject, 'O=etcd');
+      assert.match(cert.subjectAltName ?? '', /IP Address:127\.0\.0\.1/);
+      // a client that verifies against the certificate itself gets through too
+      assert.equal((await etcdctl(s.endpoint, [`--cacert=${certFile}`, 'get', 'k', '--print-value-only'])).stdout.trim(), 'v');
+      // plain HTTP is not served there
+      assert.notEqual((await etcdctl(s.endpoint, ['get', 'k', '--dial-timeout=1s', '--command-timeout=2s'])).code, 0);
+      const before = readFileSync(certFile, 'utf8');
+      await s.kill('SIGTERM');
+      await s.restart();
+      assert.equal(readFileSync(certFile, 'utf8'), before, 'the certificate is reused');
+      assert.equal((await etcdctl(s.endpoint, [...insecure, 'get', 'k', '--print-value-only'])).stdout.trim(), 'v');
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test('--peer-auto-tls: a 3-member cluster over https between members, each with its own certificate', async () => {
+    const cluster = await startCluster(3, [], { peerAutoTls: true });
+    try {
+      assert.equal((await etcdctl(cluster.endpoints, ['put', 'k', 'v'])).code, 0);
+      for (const m of cluster.members) {
+        assert.equal((await etcdctl(m.endpoint, ['get', 'k', '--print-value-only'])).stdout.trim(), 'v');
+        assert.ok(existsSync(join(m.dataDir, 'fixtures', 'peer', 'cert.pem')));
+      }
+      const list = await etcdctl(cluster.members[0]!.endpoint, ['member', 'list']);
+      assert.equal(list.stdout.trim().split('\n').filter((l) => l.includes('https://')).length, 3, list.stdout);
+    } finally {
       await cluster.stop();
     }
   });
