@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
+import { get, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -389,5 +389,49 @@ describe('--auto-tls and --peer-auto-tls on etcd-node', { skip: skipUnless('etcd
     } finally {
       await cluster.stop();
     }
+  });
+});
+
+describe('HTTP flags: etcd-node answers as etcd 3.6 does', { skip }, () => {
+  /** status, CORS headers and (for 421) the body, for a request with these headers */
+  async function ask(base: string, method: string, path: string, headers: Record<string, string>): Promise<string> {
+    const u = new URL(path, base);
+    return new Promise((resolve, reject) => {
+      const req = request({ host: u.hostname, port: u.port, path: u.pathname, method, headers }, (res) => {
+        let body = '';
+        res.on('data', (b: Buffer) => (body += b.toString()));
+        res.on('end', () => {
+          const cors = Object.entries(res.headers)
+            .filter(([k]) => k.startsWith('access-control-'))
+            .map(([k, v]) => `${k}: ${String(v)}`)
+            .sort();
+          resolve([String(res.statusCode), ...cors, ...(res.statusCode === 421 || res.statusCode === 404 ? [body] : [])].join('\n'));
+        });
+      });
+      req.on('error', reject);
+      req.end(method === 'POST' ? '{"key":"YQ=="}' : undefined);
+    });
+  }
+
+  test('--host-whitelist, --cors and --enable-grpc-gateway=false', async () => {
+    const args = ['--host-whitelist=localhost,127.0.0.1', '--cors=http://a.example:80', '--enable-grpc-gateway=false'];
+    const answers: string[][] = [];
+    for (const kind of ['node', 'etcd'] as const) {
+      const s = await startServer({ kind, ...(kind === 'etcd' ? { etcdBinary: etcd36 } : {}), extraArgs: args });
+      try {
+        answers.push([
+          await ask(s.clientUrl, 'GET', '/health', { Host: 'evil.example' }),
+          await ask(s.clientUrl, 'GET', '/health', { Origin: 'http://a.example:80' }),
+          await ask(s.clientUrl, 'GET', '/health', { Origin: 'http://b.example:80' }),
+          await ask(s.clientUrl, 'POST', '/v3/kv/range', {}),
+          await ask(s.clientUrl, 'GET', '/version', { Host: `localhost:${s.clientPort}` }),
+        ]);
+      } finally {
+        await s.stop();
+      }
+    }
+    assert.deepEqual(answers[0], answers[1]);
+    assert.match(answers[0]![0]!, /^421\n/);
+    assert.match(answers[0]![1]!, /access-control-allow-origin: http:\/\/a\.example:80/);
   });
 });

@@ -35,7 +35,7 @@ export function withHttpPolicy(policy: HttpPolicy, next: Handler): Handler {
     if (!hostsAll && !(req.socket instanceof TLSSocket)) {
       const host = hostOnly(req.headers.host ?? '');
       if (!hosts.has(host)) {
-        res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8' }).end(`not allowed host: ${host}\n`);
+        res.writeHead(421, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff' }).end(hostRefused(host));
         return;
       }
     }
@@ -69,4 +69,16 @@ function restrictCors(req: IncomingMessage, res: ServerResponse, allowed: Readon
     for (const [k, v] of Object.entries(headers ?? {})) if (!k.toLowerCase().startsWith('access-control-')) kept[k] = v;
     return writeHead(code, kept);
   };
+}
+
+/** etcd's answer to a Host header outside --host-whitelist (word for word). */
+function hostRefused(host: string): string {
+  return (
+    '\netcd received your request, but the Host header was unrecognized.\n\n' +
+    'To fix this, choose one of the following options:\n' +
+    '- Enable TLS, then any HTTPS request will be allowed.\n' +
+    '- Add the hostname you want to use to the whitelist in settings.\n' +
+    `  - e.g. etcd --host-whitelist ${JSON.stringify(host)}\n\n` +
+    'This requirement has been added to help prevent "DNS Rebinding" attacks (CVE-2018-5702).\n\n'
+  );
 }
