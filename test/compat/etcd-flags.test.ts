@@ -435,3 +435,58 @@ describe('HTTP flags: etcd-node answers as etcd 3.6 does', { skip }, () => {
     assert.match(answers[0]![1]!, /access-control-allow-origin: http:\/\/a\.example:80/);
   });
 });
+
+describe('TLS flags: etcd-node lets in and turns away the clients etcd 3.6 does', { skip }, () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'etcd-ts-flags-tls-'));
+    makePki(dir, ['alice', 'bob']);
+    const openssl = tool('openssl');
+    const sh = (args: string[]): void => void execFileSync(openssl, args, { cwd: dir, stdio: 'ignore' });
+    writeFileSync(join(dir, 'index.txt'), '');
+    writeFileSync(join(dir, 'crlnumber'), '01\n');
+    writeFileSync(join(dir, 'ca.cnf'), `[ca]\ndefault_ca = d\n[d]\ndatabase = ${join(dir, 'index.txt')}\ncrlnumber = ${join(dir, 'crlnumber')}\ndefault_md = sha256\ndefault_crl_days = 2\n`);
+    sh(['ca', '-config', 'ca.cnf', '-revoke', 'alice.crt', '-keyfile', 'ca.key', '-cert', 'ca.crt']);
+    sh(['ca', '-config', 'ca.cnf', '-gencrl', '-keyfile', 'ca.key', '-cert', 'ca.crt', '-out', 'revoked.pem']);
+    sh(['crl', '-in', 'revoked.pem', '-outform', 'DER', '-out', 'revoked.crl']);
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Which of the clients (server.crt has SAN localhost/127.0.0.1; alice is revoked; bob has no SAN) get a put in. */
+  async function admitted(kind: 'node' | 'etcd', extra: string[]): Promise<string[]> {
+    const f = (n: string): string => join(dir, n);
+    const base = [`--cacert=${f('ca.crt')}`];
+    const s = await startServer({
+      kind,
+      ...(kind === 'etcd' ? { etcdBinary: etcd36 } : {}),
+      tls: {
+        serverArgs: [`--cert-file=${f('server.crt')}`, `--key-file=${f('server.key')}`, `--trusted-ca-file=${f('ca.crt')}`, '--client-cert-auth', ...extra],
+        etcdctlArgs: [...base, `--cert=${f('server.crt')}`, `--key=${f('server.key')}`],
+      },
+    });
+    try {
+      const out: string[] = [];
+      for (const who of ['server', 'alice', 'bob']) {
+        const r = await etcdctl(s.endpoint, [...base, `--cert=${f(`${who}.crt`)}`, `--key=${f(`${who}.key`)}`, '--dial-timeout=2s', '--command-timeout=3s', 'put', `k-${who}`, 'v']);
+        if (r.code === 0) out.push(who);
+      }
+      return out;
+    } finally {
+      await s.stop();
+    }
+  }
+
+  for (const [what, extra, expected] of [
+    ['--client-crl-file (alice revoked)', ['--client-crl-file=REVOKED'], ['server', 'bob']],
+    ['--client-cert-allowed-hostname=localhost', ['--client-cert-allowed-hostname=localhost'], ['server']],
+    ['--cipher-suites, --tls-min-version, --tls-max-version', ['--cipher-suites=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384', '--tls-min-version=TLS1.2', '--tls-max-version=TLS1.2'], ['server', 'alice', 'bob']],
+  ] as const) {
+    test(what, async () => {
+      const args = extra.map((a) => a.replace('REVOKED', join(dir, 'revoked.crl')));
+      const node = await admitted('node', args);
+      const etcd = await admitted('etcd', args);
+      assert.deepEqual(node, etcd, `etcd-node let in ${node.join(',')}, etcd ${etcd.join(',')}`);
+      assert.deepEqual(node, [...expected]);
+    });
+  }
+});
