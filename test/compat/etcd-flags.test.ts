@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -247,9 +247,13 @@ describe('etcd 3.6 flags on etcd-node', { skip }, () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  test('every flag of etcd 3.6 --help is one etcd-node knows', () => {
+  test('every flag of etcd 3.6 --help is one etcd-node knows (its table and its own --help)', async () => {
     const unknown = flags.filter((f) => FLAGS[f] === undefined);
     assert.deepEqual(unknown, [], `etcd-node does not know: ${unknown.join(', ')}`);
+    const help = await run(process.execPath, [join(repoRoot, 'bin', 'etcd-node.js'), '--help']);
+    const listed = new Set([...help.stdout.matchAll(/^ {2}--([a-z0-9-]+)/gm)].map((m) => m[1]!));
+    const missing = flags.filter((f) => !listed.has(f));
+    assert.deepEqual(missing, [], `etcd-node --help does not list: ${missing.join(', ')}`);
   });
 
   /** Starts etcd-node and etcd 3.6 with the same flags (over client TLS) and checks that both serve. */
@@ -281,6 +285,11 @@ describe('etcd 3.6 flags on etcd-node', { skip }, () => {
       assert.match(metrics.body, /etcd_server_has_leader 1/);
       const health = await httpGet(`http://127.0.0.1:${httpPort}/health`);
       assert.equal(health.status, 200, `--listen-client-http-urls /health: ${health.body}; ${what}`);
+      // --wal-dir: the WAL is there, not in the data dir
+      if (which.includes('wal-dir')) {
+        assert.ok(readdirSync(walDir).some((f) => f.endsWith('.wal')), `${s.binary}: no WAL in --wal-dir ${walDir}`);
+        assert.ok(!existsSync(join(s.dataDir, 'member', 'wal')), `${s.binary}: a WAL in the data dir despite --wal-dir`);
+      }
       await s.stop();
     }
   }
