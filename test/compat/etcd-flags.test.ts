@@ -499,3 +499,35 @@ describe('TLS flags: etcd-node lets in and turns away the clients etcd 3.6 does'
     });
   }
 });
+
+describe('peer TLS flags on etcd-node', { skip: skipUnless('etcdctl', 'openssl').skip }, () => {
+  test('--peer-cert-allowed-cn, --peer-crl-file, --peer-client-cert-file/-key-file, --cipher-suites: a 3-member cluster forms over them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'etcd-ts-flags-peer-'));
+    try {
+      makePki(dir, []);
+      writeFileSync(join(dir, 'index.txt'), '');
+      writeFileSync(join(dir, 'crlnumber'), '01\n');
+      writeFileSync(join(dir, 'ca.cnf'), `[ca]\ndefault_ca = d\n[d]\ndatabase = ${join(dir, 'index.txt')}\ncrlnumber = ${join(dir, 'crlnumber')}\ndefault_md = sha256\ndefault_crl_days = 2\n`);
+      execFileSync(tool('openssl'), ['ca', '-config', 'ca.cnf', '-gencrl', '-keyfile', 'ca.key', '-cert', 'ca.crt', '-out', 'empty.pem'], { cwd: dir, stdio: 'ignore' });
+      const extra = [
+        '--peer-cert-allowed-cn=server',
+        `--peer-crl-file=${join(dir, 'empty.pem')}`,
+        `--peer-client-cert-file=${join(dir, 'server.crt')}`,
+        `--peer-client-key-file=${join(dir, 'server.key')}`,
+        '--cipher-suites=TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256',
+        '--tls-max-version=TLS1.2',
+      ];
+      const cluster = await startCluster(3, extra, { peerTlsDir: dir });
+      try {
+        assert.equal((await etcdctl(cluster.endpoints, ['put', 'k', 'v'])).code, 0);
+        for (const m of cluster.members) assert.equal((await etcdctl(m.endpoint, ['get', 'k', '--print-value-only'])).stdout.trim(), 'v');
+      } finally {
+        await cluster.stop();
+      }
+      // a CN that the members' certificate does not have: the members turn each other away, no leader
+      await assert.rejects(startCluster(3, ['--peer-cert-allowed-cn=someone-else'], { peerTlsDir: dir }), /not healthy/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
