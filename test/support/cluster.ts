@@ -74,13 +74,15 @@ export interface LocalCluster {
 /** Peer TLS: the directory of makePki's files; members then talk https with client certificates. */
 export interface ClusterOptions {
   peerTlsDir?: string;
+  /** https between members with certificates each member makes itself (--peer-auto-tls) */
+  peerAutoTls?: boolean;
 }
 
 export async function startCluster(size = 3, extraArgs: string[] = [], opts: ClusterOptions = {}): Promise<LocalCluster> {
-  const scheme = opts.peerTlsDir === undefined ? 'http' : 'https';
+  const scheme = opts.peerTlsDir === undefined && opts.peerAutoTls !== true ? 'http' : 'https';
   const tlsArgs =
     opts.peerTlsDir === undefined
-      ? []
+      ? opts.peerAutoTls === true ? ['--peer-auto-tls'] : []
       : [
           `--peer-cert-file=${opts.peerTlsDir}/server.crt`,
           `--peer-key-file=${opts.peerTlsDir}/server.key`,

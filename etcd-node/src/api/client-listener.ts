@@ -11,6 +11,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { ServerCredentials, type Server as GrpcServer } from '@grpc/grpc-js';
 import type { ServerConfig } from '../server/config.js';
+import { readCrl } from '../util/crl.js';
 import type { Logger } from '../util/logger.js';
 
 const H2_PREFACE = Buffer.from('PRI * HTTP/2.0');
@@ -65,26 +66,63 @@ export async function serveClients(
   };
 
   const addresses: string[] = [];
+  // --listen-client-http-urls takes HTTP away from --listen-client-urls (etcd's rule); --listen-metrics-urls
+  // serve /metrics and the health endpoints only
+  const httpOnly = cfg.listenClientHttpUrls ?? [];
+  const listeners: Array<[URL, ListenMode]> = [
+    ...cfg.listenClientUrls.map((u): [URL, ListenMode] => [u, httpOnly.length > 0 ? 'grpc' : 'both']),
+    ...httpOnly.map((u): [URL, ListenMode] => [u, 'http']),
+    ...(cfg.listenMetricsUrls ?? []).map((u): [URL, ListenMode] => [u, 'metrics']),
+  ];
+  const metricsServer = createHttpServer((req, res) => {
+    const p = (req.url ?? '/').split('?')[0];
+    if (p === '/metrics' || p === '/health' || p === '/livez' || p === '/readyz' || p?.startsWith('/livez/') || p?.startsWith('/readyz/')) http(req, res);
+    else {
+      res.writeHead(404, { 'content-type': 'text/plain' });
+      res.end('404 page not found\n');
+    }
+  });
+  const onlyHttp = (server: ReturnType<typeof createHttpServer>) => (socket: net.Socket): void => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    server.emit('connection', socket);
+  };
   try {
-    for (const u of cfg.listenClientUrls) {
+    for (const [u, mode] of listeners) {
+      const handle =
+        mode === 'both' ? dispatch : mode === 'grpc' ? grpcOnly(dispatch) : mode === 'http' ? onlyHttp(httpServer) : onlyHttp(metricsServer);
       let srv: net.Server;
       if (u.protocol === 'https:') {
-        const { certFile, keyFile, trustedCaFile, clientCertAuth } = cfg.tls;
-        if (!certFile || !keyFile) throw new Error(`--listen-client-urls ${u.href} is https but --cert-file and --key-file are not set`);
+        const { certFile, keyFile, trustedCaFile, clientCertAuth, crlFile, ciphers, minVersion, maxVersion, allowedHostnames } = cfg.tls;
+        if (!certFile || !keyFile) throw new Error(`${u.href} is https but --cert-file and --key-file are not set`);
+        const allowed = allowedHostnames ?? [];
         srv = tls.createServer(
           {
             cert: readFileSync(certFile),
             key: readFileSync(keyFile),
             ...(trustedCaFile ? { ca: readFileSync(trustedCaFile) } : {}),
+            ...(crlFile ? { crl: readCrl(crlFile) } : {}),
+            ...(ciphers ? { ciphers } : {}),
+            ...(minVersion ? { minVersion } : {}),
+            ...(maxVersion ? { maxVersion } : {}),
             requestCert: clientCertAuth,
             rejectUnauthorized: clientCertAuth,
-            ALPNProtocols: ['h2', 'http/1.1'],
+            ALPNProtocols: mode === 'http' || mode === 'metrics' ? ['http/1.1'] : ['h2', 'http/1.1'],
           },
-          dispatch,
+          (socket) => {
+            // --client-cert-allowed-hostname: the client certificate must be valid for one of these names
+            if (allowed.length > 0 && !certAllowsHostname(socket, allowed)) {
+              log.warn('rejected client certificate: not valid for any --client-cert-allowed-hostname', { remote: socket.remoteAddress });
+              socket.destroy();
+              return;
+            }
+            handle(socket);
+          },
         );
         srv.on('tlsClientError', (err: Error) => log.debug('rejected TLS connection', { error: err.message }));
       } else {
-        srv = net.createServer(dispatch);
+        srv = net.createServer(handle);
       }
       const host = u.hostname === 'localhost' ? '127.0.0.1' : u.hostname.replace(/^\[|\]$/g, '');
       const port = Number(u.port || (u.protocol === 'https:' ? 443 : 80));
@@ -95,9 +133,10 @@ export async function serveClients(
       servers.push(srv);
       const addr = srv.address();
       const bound = typeof addr === 'object' && addr ? `${u.hostname}:${addr.port}` : u.host;
-      addresses.push(bound);
-      if (u.protocol === 'http:') log.warn('serving client traffic insecurely; this is strongly discouraged!', { address: bound });
-      else log.info('serving client traffic securely', { address: bound });
+      if (mode === 'both' || mode === 'grpc') addresses.push(bound);
+      const what = mode === 'metrics' ? 'metrics' : mode === 'http' ? 'client HTTP' : mode === 'grpc' ? 'client gRPC' : 'client';
+      if (u.protocol === 'http:') log.warn(`serving ${what} traffic insecurely; this is strongly discouraged!`, { address: bound });
+      else log.info(`serving ${what} traffic securely`, { address: bound });
     }
   } catch (err) {
     for (const s of servers) s.close();
@@ -110,9 +149,37 @@ export async function serveClients(
       // close() waits for every connection of a server to end: stop accepting, then end them
       const closed = servers.map((s) => new Promise<void>((r) => s.close(() => r())));
       httpServer.closeAllConnections();
+      metricsServer.closeAllConnections();
       injector.destroy();
       for (const s of sockets) s.destroy();
       await Promise.all(closed);
     },
   };
+}
+
+type ListenMode = 'both' | 'grpc' | 'http' | 'metrics';
+
+/** A listener for gRPC only (--listen-client-urls when --listen-client-http-urls is set): a connection
+ *  that does not start with the HTTP/2 preface is closed. */
+function grpcOnly(dispatch: (socket: net.Socket) => void) {
+  return (socket: net.Socket): void => {
+    socket.once('data', (chunk: Buffer) => {
+      const n = Math.min(chunk.length, H2_PREFACE.length);
+      if (!chunk.subarray(0, n).equals(H2_PREFACE.subarray(0, n))) {
+        socket.destroy();
+        return;
+      }
+      socket.pause();
+      socket.unshift(chunk);
+      dispatch(socket);
+      socket.resume();
+    });
+  };
+}
+
+/** Whether the peer certificate of a TLS connection is valid for one of the host names (its SANs). */
+export function certAllowsHostname(socket: tls.TLSSocket, hostnames: readonly string[]): boolean {
+  const cert = socket.getPeerCertificate();
+  if (cert === null || Object.keys(cert).length === 0) return false;
+  return hostnames.some((h) => tls.checkServerIdentity(h, cert) === undefined);
 }

@@ -11,6 +11,8 @@ import { Metrics } from '../api/http/metrics.js';
 import { createLogger } from '../util/logger.js';
 import { FlagError, parseCommand, usage } from './flags.js';
 import { startAutoCompaction } from './auto-compaction.js';
+import { applyAutoTls } from './auto-tls.js';
+import { withHttpPolicy } from './http-policy.js';
 
 function packageVersion(): string {
   try {
@@ -30,8 +32,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     cmd = parseCommand(argv, process.env);
   } catch (err) {
     if (err instanceof FlagError) {
+      // etcd's exit codes: 2 for what Go's flag package refuses, 1 for what etcd's own checks refuse
       process.stderr.write(`etcd-node: ${err.message}\nRun 'etcd-node --help' for the list of flags.\n`);
-      return 2;
+      return err.exitCode;
     }
     throw err;
   }
@@ -44,9 +47,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
-  const { config, logLevel, warnings } = cmd.args;
-  const log = createLogger(logLevel);
+  const { logLevel, logOutputs, warnings } = cmd.args;
+  const log = createLogger(logLevel, logOutputs);
   for (const w of warnings) log.warn(w);
+  let config;
+  try {
+    config = applyAutoTls(cmd.args.config, log);
+  } catch (err) {
+    process.stderr.write(`etcd-node: --auto-tls/--peer-auto-tls: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
   log.info('starting etcd-node', { version: packageVersion(), 'api-version': SERVER_VERSION, name: config.name, 'data-dir': config.dataDir });
 
   const metrics = new Metrics();
@@ -64,7 +74,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const gateway = Gateway.forMaxRequestBytes(services, config.maxRequestBytes, log);
   let listeners: ClientListeners;
   try {
-    listeners = await serveClients(grpc, httpHandler(server, gateway, metrics, log), config, log);
+    listeners = await serveClients(grpc, withHttpPolicy(config, httpHandler(server, gateway, metrics, log)), config, log);
   } catch (err) {
     process.stderr.write(`etcd-node: ${err instanceof Error ? err.message : String(err)}\n`);
     grpc.forceShutdown();

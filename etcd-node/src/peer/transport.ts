@@ -20,6 +20,7 @@
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
+import { readCrl } from '../util/crl.js';
 import { decodeMessage, encodeMessage } from '../raft/codec.js';
 import type { Message } from '../raft/messages.js';
 import type { Logger } from '../util/logger.js';
@@ -52,8 +53,56 @@ const REQUEST_TIMEOUT_MS = 5000;
 export interface PeerTlsFiles {
   readonly certFile?: string;
   readonly keyFile?: string;
+  /** presented when dialing a peer (--peer-client-cert-file/-key-file); default certFile/keyFile */
+  readonly clientCertFile?: string;
+  readonly clientKeyFile?: string;
   readonly trustedCaFile?: string;
   readonly clientCertAuth: boolean;
+  /** --peer-crl-file */
+  readonly crlFile?: string;
+  /** --peer-cert-allowed-cn / --peer-cert-allowed-hostname: what a connecting peer's certificate must name */
+  readonly allowedCn?: readonly string[];
+  readonly allowedHostnames?: readonly string[];
+  /** --cipher-suites (OpenSSL names), --tls-min-version, --tls-max-version */
+  readonly ciphers?: string;
+  readonly minVersion?: 'TLSv1.2' | 'TLSv1.3';
+  readonly maxVersion?: 'TLSv1.2' | 'TLSv1.3';
+  /** self-signed certificates (--peer-auto-tls): a peer's certificate is not verified when dialing (etcd) */
+  readonly insecureSkipVerify?: boolean;
+}
+
+/** The TLS options of a peer connection: the server side (listening) or the client side (dialing). */
+export function peerTlsContext(f: PeerTlsFiles, side: 'server' | 'client'): tls.SecureContextOptions {
+  const ctx: tls.SecureContextOptions = {};
+  const certFile = side === 'client' ? (f.clientCertFile ?? f.certFile) : f.certFile;
+  const keyFile = side === 'client' ? (f.clientKeyFile ?? f.keyFile) : f.keyFile;
+  if (certFile) ctx.cert = readFileSync(certFile);
+  if (keyFile) ctx.key = readFileSync(keyFile);
+  if (f.trustedCaFile) ctx.ca = readFileSync(f.trustedCaFile);
+  if (side === 'server' && f.crlFile) ctx.crl = readCrl(f.crlFile);
+  if (f.ciphers) ctx.ciphers = f.ciphers;
+  if (f.minVersion) ctx.minVersion = f.minVersion;
+  if (f.maxVersion) ctx.maxVersion = f.maxVersion;
+  return ctx;
+}
+
+/** The options of a TLS connection to a peer. */
+function dialOptions(f: PeerTlsFiles, ctx: tls.SecureContextOptions): tls.ConnectionOptions {
+  return f.insecureSkipVerify ? { ...ctx, rejectUnauthorized: false } : ctx;
+}
+
+/** --peer-cert-allowed-cn / --peer-cert-allowed-hostname on an accepted TLS connection. */
+function peerCertAllowed(socket: tls.TLSSocket, f: PeerTlsFiles): boolean {
+  const cns = f.allowedCn ?? [];
+  const hosts = f.allowedHostnames ?? [];
+  if (cns.length === 0 && hosts.length === 0) return true;
+  const cert = socket.getPeerCertificate();
+  if (cert === null || Object.keys(cert).length === 0) return false;
+  if (cns.length > 0) {
+    const cn = cert.subject?.CN;
+    return cns.some((c) => (Array.isArray(cn) ? cn.includes(c) : cn === c));
+  }
+  return hosts.some((h) => tls.checkServerIdentity(h, cert) === undefined);
 }
 
 export interface TransportHandlers {
@@ -98,7 +147,8 @@ export class PeerTransport {
   private readonly pending = new Map<number, Pending>();
   private nextRequest = 1;
   private closed = false;
-  private readonly tlsContext: { key?: Buffer; cert?: Buffer; ca?: Buffer } = {};
+  private readonly tlsContext: tls.SecureContextOptions;
+  private readonly dialTlsContext: tls.ConnectionOptions;
 
   constructor(
     private readonly selfId: bigint,
@@ -108,15 +158,21 @@ export class PeerTransport {
     private readonly handlers: TransportHandlers,
     private readonly log: Logger,
   ) {
-    if (tlsFiles.certFile) this.tlsContext.cert = readFileSync(tlsFiles.certFile);
-    if (tlsFiles.keyFile) this.tlsContext.key = readFileSync(tlsFiles.keyFile);
-    if (tlsFiles.trustedCaFile) this.tlsContext.ca = readFileSync(tlsFiles.trustedCaFile);
+    this.tlsContext = peerTlsContext(tlsFiles, 'server');
+    this.dialTlsContext = dialOptions(tlsFiles, peerTlsContext(tlsFiles, 'client'));
   }
 
   /** Starts listening on every peer URL. */
   async listen(): Promise<void> {
     for (const u of this.listenUrls) {
-      const onConn = (s: net.Socket): void => this.accept(s);
+      const onConn = (s: net.Socket): void => {
+        if (s instanceof tls.TLSSocket && !peerCertAllowed(s, this.tlsFiles)) {
+          this.log.warn('rejected peer connection: its certificate is not allowed (--peer-cert-allowed-cn / --peer-cert-allowed-hostname)', { remote: s.remoteAddress });
+          s.destroy();
+          return;
+        }
+        this.accept(s);
+      };
       const server =
         u.protocol === 'https:'
           ? tls.createServer(
@@ -233,7 +289,7 @@ export class PeerTransport {
     const localAddress = own !== undefined && net.isIP(own) !== 0 && own !== '0.0.0.0' && own !== '::' ? own : undefined;
     const raw = net.connect({ host, port, localAddress });
     // `host` too: the peer's certificate is checked against the host of its URL
-    const socket = u.protocol === 'https:' ? tls.connect({ socket: raw, host, ...this.tlsContext, servername: net.isIP(host) ? undefined : host }) : raw;
+    const socket = u.protocol === 'https:' ? tls.connect({ socket: raw, host, ...this.dialTlsContext, servername: net.isIP(host) ? undefined : host }) : raw;
     if (socket !== raw) raw.on('error', () => undefined);
     o.socket = socket;
     socket.setNoDelay(true);
@@ -348,10 +404,7 @@ export class PeerTransport {
  * a running cluster does this once, before it starts). Tries each URL in turn, for up to `timeoutMs`.
  */
 export async function fetchClusterInfo(urls: readonly URL[], tlsFiles: PeerTlsFiles, timeoutMs = 10_000): Promise<Uint8Array> {
-  const ctx: tls.ConnectionOptions = {};
-  if (tlsFiles.certFile) ctx.cert = readFileSync(tlsFiles.certFile);
-  if (tlsFiles.keyFile) ctx.key = readFileSync(tlsFiles.keyFile);
-  if (tlsFiles.trustedCaFile) ctx.ca = readFileSync(tlsFiles.trustedCaFile);
+  const ctx: tls.ConnectionOptions = dialOptions(tlsFiles, peerTlsContext(tlsFiles, 'client'));
   const deadline = Date.now() + timeoutMs;
   let last = 'no peer URL to ask';
   for (let attempt = 0; Date.now() < deadline; attempt++) {

@@ -56,6 +56,7 @@ import { Backend } from '../storage/backend/backend.js';
 import { Wal } from '../storage/wal/wal.js';
 import type { Logger } from '../util/logger.js';
 import { AlarmStore } from './alarms.js';
+import { forceNewClusterLog } from './force-new-cluster.js';
 import { Applier, type ApplyOutcome } from './apply.js';
 import { CLUSTER_VERSION, SERVER_VERSION, type ServerConfig } from './config.js';
 import { EtcdError, Errors } from './errors.js';
@@ -191,7 +192,7 @@ export class EtcdServer {
    */
   static async start(cfg: ServerConfig, log: Logger, hooks: ServerHooks = {}): Promise<EtcdServer> {
     const memberDir = path.join(cfg.dataDir, 'member');
-    const walDir = path.join(memberDir, 'wal');
+    const walDir = cfg.walDir ?? path.join(memberDir, 'wal');
     mkdirSync(path.join(memberDir, 'snap'), { recursive: true, mode: 0o700 });
     const walOpts = { onFsync: hooks.onFsync };
 
@@ -207,9 +208,25 @@ export class EtcdServer {
       wal = opened.wal;
       mid = opened.identity.memberId;
       cid = opened.identity.clusterId;
+      let hardState = opened.hardState;
+      let entries = opened.entries;
+      if (cfg.forceNewCluster) {
+        const forced = forceNewClusterLog(opened, mid, new MemberStore(backend).get(mid));
+        if (forced.appended.length > 0) {
+          opened.wal.save(forced.hardState, forced.appended);
+          await opened.wal.sync();
+          log.warn('forcing restart as a new one-member cluster (--force-new-cluster)', {
+            'member-id': mid,
+            'removed-members': forced.removed.map((id) => id.toString(16)),
+            'commit-index': forced.hardState.commit,
+          });
+        }
+        hardState = forced.hardState;
+        entries = forced.entries;
+      }
       if (opened.snapshot) storage.applySnapshot({ meta: opened.snapshot, data: new Uint8Array(0) });
-      storage.setHardState(opened.hardState);
-      storage.append(opened.entries);
+      storage.setHardState(hardState);
+      storage.append(entries);
       log.info('restarting member', { 'member-id': mid, 'cluster-id': cid, 'data-dir': cfg.dataDir, 'last-index': storage.lastIndex() });
     } else if (cfg.initialClusterState === 'existing') {
       // joining a running cluster (after `member add`): learn its members from a peer, find ourselves
@@ -279,6 +296,7 @@ export class EtcdServer {
       storage,
       electionTick: Math.max(2, Math.round(cfg.electionTimeout / cfg.heartbeatInterval)),
       heartbeatTick: 1,
+      preVote: cfg.preVote ?? true,
       random: Math.random,
     });
     const server = new EtcdServer(cfg, log, mid, cid, wal, backend, store, node, storage, applier, alarms, members, ci, auth, lessor);
@@ -297,7 +315,7 @@ export class EtcdServer {
     server.every(500, () => server.expireWaiters());
     // A one-member cluster elects itself within a few milliseconds: be leader before serving, so that the
     // first request is not refused with `no leader`.
-    if (members.list().length === 1) await server.waitForLeader(2 * cfg.electionTimeout);
+    if (members.list().length === 1 || (restarting && cfg.forceNewCluster)) await server.waitForLeader(2 * cfg.electionTimeout);
     return server;
   }
 
@@ -998,8 +1016,9 @@ export class EtcdServer {
     if (current.some((m) => m.peerUrls.some((u) => urls.includes(u)))) throw Errors.PeerURLExist;
     if (r.isLearner) {
       if (current.filter((m) => m.isLearner).length >= this.cfg.maxLearners) throw Errors.TooManyLearners;
-    } else {
-      // etcd's strict reconfiguration check: enough voters must have started, and all be connected
+    } else if (this.cfg.strictReconfigCheck !== false) {
+      // etcd's strict reconfiguration check (--strict-reconfig-check): enough voters must have started,
+      // and all be connected
       const voters = current.filter((m) => !m.isLearner);
       const started = voters.filter((m) => m.name !== '').length;
       if (!(started === 1 && voters.length === 1) && started < quorum(voters.length + 1)) throw Errors.MemberNotEnoughStarted;
@@ -1016,7 +1035,7 @@ export class EtcdServer {
     this.checkNotLearner();
     const m = this.members.get(id);
     if (!m) throw Errors.MemberNotFound;
-    if (!m.isLearner) {
+    if (!m.isLearner && this.cfg.strictReconfigCheck !== false) {
       const voters = this.members.list().filter((v) => !v.isLearner);
       const startedLeft = voters.filter((v) => v.id !== id && v.name !== '').length;
       if (startedLeft < quorum(voters.length - 1)) throw Errors.MemberNotEnoughStarted;
@@ -1166,8 +1185,17 @@ function peerTlsFiles(cfg: ServerConfig): PeerTlsFiles {
   return {
     certFile: cfg.tls.peerCertFile,
     keyFile: cfg.tls.peerKeyFile,
+    clientCertFile: cfg.tls.peerClientCertFile,
+    clientKeyFile: cfg.tls.peerClientKeyFile,
     trustedCaFile: cfg.tls.peerTrustedCaFile,
     clientCertAuth: cfg.tls.peerClientCertAuth,
+    crlFile: cfg.tls.peerCrlFile,
+    allowedCn: cfg.tls.peerAllowedCn,
+    allowedHostnames: cfg.tls.peerAllowedHostnames,
+    ciphers: cfg.tls.ciphers,
+    minVersion: cfg.tls.minVersion,
+    maxVersion: cfg.tls.maxVersion,
+    insecureSkipVerify: cfg.tls.peerSelfSigned,
   };
 }
 

@@ -27,13 +27,16 @@ const lineFormat = winston.format.printf((info) => {
   return JSON.stringify(out, replacer);
 });
 
-export function createLogger(level: LogLevel = 'info'): Logger {
-  const w = winston.createLogger({
-    levels,
-    level,
-    format: lineFormat,
-    transports: [new winston.transports.Console({ stderrLevels: Object.keys(levels) })],
-  });
+/** outputs: --log-outputs ('stderr', 'stdout' or file paths; default stderr). */
+export function createLogger(level: LogLevel = 'info', outputs: readonly string[] = ['stderr']): Logger {
+  const transports = [...new Set(outputs)].map((o) =>
+    o === 'stderr'
+      ? new winston.transports.Console({ stderrLevels: Object.keys(levels) })
+      : o === 'stdout'
+        ? new winston.transports.Console({ stderrLevels: [] })
+        : new winston.transports.File({ filename: o }),
+  );
+  const w = winston.createLogger({ levels, level, format: lineFormat, transports });
   return wrap(w);
 }
 

@@ -49,11 +49,18 @@ export function clientServices(server: EtcdServer, log: Logger): ServiceEntry[] 
 }
 
 export function createGrpcServer(cfg: ServerConfig, services: readonly ServiceEntry[]): Server {
+  const ka = cfg.grpcKeepalive;
   const g = new Server({
     'grpc.max_receive_message_length': cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
     'grpc.max_send_message_length': 2 ** 31 - 1,
     'grpc.keepalive_permit_without_calls': 1,
-    'grpc.http2.min_ping_interval_without_data_ms': 5000,
+    // --grpc-keepalive-min-time (etcd's default 5 s)
+    'grpc.http2.min_ping_interval_without_data_ms': ka?.minTimeMs ?? 5000,
+    // --grpc-keepalive-interval / --grpc-keepalive-timeout (0 disables; grpc-js's default is no pings)
+    ...(ka !== undefined && ka.intervalMs > 0 ? { 'grpc.keepalive_time_ms': ka.intervalMs } : {}),
+    ...(ka !== undefined && ka.timeoutMs > 0 ? { 'grpc.keepalive_timeout_ms': ka.timeoutMs } : {}),
+    // --max-concurrent-streams (etcd's default, 2^32-1, is HTTP/2's own: only a smaller one is set)
+    ...(cfg.maxConcurrentStreams !== undefined && cfg.maxConcurrentStreams < 2 ** 32 - 1 ? { 'grpc.max_concurrent_streams': cfg.maxConcurrentStreams } : {}),
     // channelz keeps per-call counters and trace events for a debugging service we do not register;
     // it costs a few percent of the CPU of every call (profiled)
     'grpc.enable_channelz': 0,
