@@ -29,7 +29,8 @@ describe('builders', () => {
       'initial-cluster': 'main-0=http://main-0.main.db.svc:2380,main-1=http://main-1.main.db.svc:2380,main-2=http://main-2.main.db.svc:2380',
       'initial-cluster-state': 'new',
     });
-    assert.equal(((pdb(owner, spec)['spec'] as Any)['minAvailable']), 3);
+    assert.equal(((pdb(owner, spec.replicas)["spec"] as Any)["minAvailable"]), 3);
+    assert.equal(((pdb(owner, 1)["spec"] as Any)["minAvailable"]), 1);
   });
 
   it('the StatefulSet runs etcd-node with the spec options, probes and a claim per member', () => {

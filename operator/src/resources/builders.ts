@@ -71,12 +71,13 @@ export function bootstrapConfig(o: Owner, spec: EtcdClusterSpec, initialMembers:
 
 const TLS_DIR = '/etc/etcd/tls';
 
-export function pdb(o: Owner, spec: EtcdClusterSpec): Obj {
+/** `voters`: the voting members the PDB must keep a quorum of (at creation: the initial members). */
+export function pdb(o: Owner, voters: number): Obj {
   return {
     apiVersion: 'policy/v1',
     kind: 'PodDisruptionBudget',
     metadata: meta(o, names.pdb(o)),
-    spec: { minAvailable: quorum(spec.replicas), selector: { matchLabels: labels(o) } },
+    spec: { minAvailable: quorum(voters), selector: { matchLabels: labels(o) } },
   };
 }
 

@@ -107,7 +107,7 @@ export class EtcdClusterController {
       this.kube.get(`${ns}/services/${names.clientService(owner)}`),
       this.kube.get<Obj & { data?: Record<string, string> }>(`${ns}/configmaps/${names.bootstrap(owner)}`),
       this.kube.get<{ spec: { replicas: number } }>(`/apis/apps/v1/namespaces/${owner.namespace}/statefulsets/${names.statefulSet(owner)}`),
-      this.kube.get(`/apis/policy/v1/namespaces/${owner.namespace}/poddisruptionbudgets/${names.pdb(owner)}`),
+      this.kube.get<{ spec?: { minAvailable?: number | string } }>(`/apis/policy/v1/namespaces/${owner.namespace}/poddisruptionbudgets/${names.pdb(owner)}`),
     ]);
     const selector = Object.entries(labels(owner))
       .map(([k, v]) => `${k}=${v}`)
@@ -164,6 +164,7 @@ export class EtcdClusterController {
       servicesExist: peerSvc !== undefined && clientSvc !== undefined,
       bootstrapConfigExists: config !== undefined,
       pdbExists: pdbObj !== undefined,
+      ...(typeof pdbObj?.spec?.minAvailable === 'number' ? { pdbMinAvailable: pdbObj.spec.minAvailable } : {}),
       statefulSetReplicas: sts?.spec.replicas,
       readyPods,
       claims: claimOrdinals,
@@ -197,7 +198,10 @@ export class EtcdClusterController {
         return { requeueAfterMs: 2000 };
       }
       case 'CreatePDB':
-        await this.kube.create(`/apis/policy/v1/namespaces/${owner.namespace}/poddisruptionbudgets`, pdb(owner, spec));
+        await this.kube.create(`/apis/policy/v1/namespaces/${owner.namespace}/poddisruptionbudgets`, pdb(owner, spec.replicas));
+        return { requeueAfterMs: 0 };
+      case 'UpdatePDB':
+        await this.kube.mergePatch(`/apis/policy/v1/namespaces/${owner.namespace}/poddisruptionbudgets/${names.pdb(owner)}`, { spec: { minAvailable: step.minAvailable } });
         return { requeueAfterMs: 0 };
       case 'Wait':
         return { requeueAfterMs: 2000 };
@@ -302,6 +306,8 @@ function eventFor(step: Step): ['Normal' | 'Warning', string, string] | undefine
       return ['Normal', 'LeaderMoved', `moved leadership from ${step.from} to ${step.to}`];
     case 'ScaleStatefulSet':
       return ['Normal', 'Scaled', `StatefulSet replicas set to ${step.replicas}`];
+    case 'UpdatePDB':
+      return ['Normal', 'PDBUpdated', `PodDisruptionBudget minAvailable set to ${step.minAvailable} (a quorum of the voting members)`];
     case 'DeleteClaim':
       return ['Normal', 'ClaimDeleted', `deleted the claim of removed ordinal ${step.ordinal}`];
     default:

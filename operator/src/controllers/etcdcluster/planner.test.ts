@@ -29,6 +29,8 @@ function world(over: Partial<Observed> = {}, spec: Record<string, unknown> = {})
     members: [member(0), member(1), member(2)],
     leaderId: '10',
     ...over,
+    // the PDB as it should be for these members unless the case says otherwise
+    pdbMinAvailable: 'pdbMinAvailable' in over ? over.pdbMinAvailable : Math.floor((over.members ?? [member(0), member(1), member(2)]).filter((m) => !m.isLearner).length / 2) + 1,
   };
 }
 
@@ -113,5 +115,13 @@ describe('planner', () => {
 
   it('waits while no member answers', () => {
     assert.equal(plan(world({ members: undefined })).kind, 'Wait');
+  });
+
+  it('the PDB keeps a quorum of the voting members there are (not of the spec\'s wish)', () => {
+    const five = [0, 1, 2, 3, 4].map((i) => member(i));
+    assert.deepEqual(plan(world({ members: five, statefulSetReplicas: 5, readyPods: new Set([0, 1, 2, 3, 4]), pdbMinAvailable: 2 }, { replicas: 5 })), { kind: 'UpdatePDB', minAvailable: 3 });
+    assert.deepEqual(plan(world({ members: [member(0)], statefulSetReplicas: 1, readyPods: new Set([0]), claims: new Set([0]), pdbMinAvailable: 2 }, { replicas: 1 })), { kind: 'UpdatePDB', minAvailable: 1 });
+    // a learner does not count until it is promoted
+    assert.equal(plan(world({ members: [member(0), member(1), member(2), { ...member(3), isLearner: true }], pdbMinAvailable: 2, statefulSetReplicas: 4, readyPods: new Set([0, 1, 2]) }, { replicas: 4 })).kind, 'Wait');
   });
 });

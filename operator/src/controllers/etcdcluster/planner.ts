@@ -10,7 +10,7 @@
 // time) → scale down (leadership moved off the member first, remove it, then shrink, then delete its
 // claim) → settled.
 import type { EtcdClusterSpec } from '../../api/etcd-cluster.js';
-import { ordinalOf, type ClusterRef } from '../../resources/names.js';
+import { ordinalOf, quorum, type ClusterRef } from '../../resources/names.js';
 
 export interface ObservedMember {
   /** hex */
@@ -28,6 +28,8 @@ export interface Observed {
   readonly servicesExist: boolean;
   readonly bootstrapConfigExists: boolean;
   readonly pdbExists: boolean;
+  /** the PodDisruptionBudget's spec.minAvailable, when it exists */
+  readonly pdbMinAvailable?: number;
   /** the StatefulSet's spec.replicas, undefined when there is none */
   readonly statefulSetReplicas: number | undefined;
   /** ordinals whose pod is Ready */
@@ -50,6 +52,8 @@ export type Step =
   | { kind: 'CreateBootstrapConfig'; initialMembers: number }
   | { kind: 'CreateStatefulSet'; replicas: number }
   | { kind: 'CreatePDB' }
+  /** the PDB keeps a quorum of the voting members there are now */
+  | { kind: 'UpdatePDB'; minAvailable: number }
   | { kind: 'Wait'; reason: string; message: string }
   | { kind: 'AddLearner'; ordinal: number }
   | { kind: 'ScaleStatefulSet'; replicas: number }
@@ -67,6 +71,8 @@ export function plan(o: Observed): Step {
   if (o.statefulSetReplicas === undefined) return { kind: 'CreateStatefulSet', replicas: o.spec.replicas };
   if (!o.pdbExists) return { kind: 'CreatePDB' };
   if (o.members === undefined) return { kind: 'Wait', reason: 'NoMemberReachable', message: 'waiting for a member to answer' };
+  const voters = o.members.filter((m) => !m.isLearner).length;
+  if (voters > 0 && o.pdbMinAvailable !== quorum(voters)) return { kind: 'UpdatePDB', minAvailable: quorum(voters) };
 
   const size = o.statefulSetReplicas;
   const byOrdinal = new Map<number, ObservedMember>();
