@@ -46,10 +46,31 @@ describe('the operator CRDs on kube-apiserver', () => {
     const changed = await kubectl(['apply', '-f', '-'], cluster('{version: "0.1.0", tls: {client: {secretName: b}}}').replace('name: main', 'name: tls'));
     assert.notEqual(changed.code, 0);
     assert.match(changed.stderr, /tls is immutable/);
+    // neither added to a plain cluster nor removed from a TLS one
+    const plain = await kubectl(['apply', '-f', '-'], cluster('{version: "0.1.0", storage: {size: 2Gi}}').replace('name: main', 'name: plain'));
+    assert.equal(plain.code, 0, plain.stderr);
+    const added = await kubectl(['apply', '-f', '-'], cluster('{version: "0.1.0", storage: {size: 2Gi}, tls: {client: {secretName: a}}}').replace('name: main', 'name: plain'));
+    assert.notEqual(added.code, 0, 'tls added to a plain cluster');
+    assert.match(added.stderr, /tls is immutable: it cannot be added to or removed from a cluster/);
+    const removed = await kubectl(['apply', '-f', '-'], cluster('{version: "0.1.0"}').replace('name: main', 'name: tls'));
+    assert.notEqual(removed.code, 0, 'tls removed from a TLS cluster');
+    assert.match(removed.stderr, /tls is immutable: it cannot be added to or removed from a cluster/);
+    // storage: no shrinking (nor growing yet), no storageClassName added
+    for (const [storage, re] of [
+      ['{size: 1Gi}', /storage.size cannot be changed: a claim never shrinks/],
+      ['{size: 4Gi}', /growing the claims is not supported yet/],
+      ['{size: 2Gi, storageClassName: fast}', /storageClassName is immutable/],
+    ] as const) {
+      const r = await kubectl(['apply', '-f', '-'], cluster(`{version: "0.1.0", storage: ${storage}}`).replace('name: main', 'name: plain'));
+      assert.notEqual(r.code, 0, `storage ${storage} on a 2Gi cluster`);
+      assert.match(r.stderr, re);
+    }
+    const same = await kubectl(['apply', '-f', '-'], cluster('{version: "0.1.0", storage: {size: 2048Mi}}').replace('name: main', 'name: plain'));
+    assert.equal(same.code, 0, `the same size written another way is no change: ${same.stderr}`);
 
     const table = await kubectl(['get', 'etcdclusters']);
     assert.match(table.stdout, /^NAME\s+REPLICAS\s+READY\s+LEADER\s+VERSION\s+PHASE\s+AGE/);
     assert.match(table.stdout, /\nmain\s+3\s+/);
-    await kubectl(['delete', 'etcdcluster', 'main', 'tls']);
+    await kubectl(['delete', 'etcdcluster', 'main', 'tls', 'plain']);
   });
 });

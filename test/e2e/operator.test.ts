@@ -35,6 +35,15 @@ async function podIPs(name: string): Promise<string[]> {
   return r.stdout.split(' ').filter(Boolean);
 }
 
+/** The PodDisruptionBudget lets a drain take no more than a quorum of `voters` allows. */
+async function pdbKeepsQuorum(voters: number): Promise<void> {
+  const want = String(Math.floor(voters / 2) + 1);
+  await eventually(`the PDB's minAvailable to be ${want} at ${voters} members`, async () => {
+    const r = await kubectl(['get', 'pdb', 'main', '-n', NS, '-o', 'jsonpath={.spec.minAvailable}']);
+    return r.stdout === want ? true : undefined;
+  }, 30_000);
+}
+
 async function settled(name: string, replicas: number, timeoutMs = 180_000): Promise<Status> {
   return eventually(
     `EtcdCluster ${name} to settle at ${replicas} ready members`,
@@ -166,6 +175,7 @@ describe('the operator reconciles EtcdClusters', () => {
     const hashes = new Set<string>();
     for (const ip of ips) hashes.add((await etcdctl(`${ip}:2379`, ['endpoint', 'hashkv', '-w', 'json'])).stdout.replace(/.*"hash":(\d+).*\n?/s, '$1'));
     assert.equal(hashes.size, 1, 'hashkv equal on all five');
+    await pdbKeepsQuorum(5);
 
     const down = await recordMembers('main', async () => {
       assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', '{"spec":{"replicas":3}}'])).code, 0);
@@ -177,6 +187,14 @@ describe('the operator reconciles EtcdClusters', () => {
       const pvcs = await kubectl(['get', 'pvc', '-n', NS, '-o', 'name']);
       return pvcs.stdout.trim().split('\n').length === 3 ? true : undefined;
     });
+    await pdbKeepsQuorum(3);
+    // down to one member and back: the PDB follows every size
+    assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', '{"spec":{"replicas":1}}'])).code, 0);
+    await settled('main', 1);
+    await pdbKeepsQuorum(1);
+    assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', '{"spec":{"replicas":3}}'])).code, 0);
+    await settled('main', 3);
+    await pdbKeepsQuorum(3);
   });
 
   it("a member whose pod and claim are deleted is replaced through a learner; the cluster is Available again", async () => {

@@ -82,7 +82,15 @@ function crd(c: CrdInput): Schema {
 export function etcdClusterCrd(): Schema {
   const spec = jsonSchema(etcdClusterSpec);
   addRule(spec, 'has(self.version) || has(self.image)', 'either version or image is required');
-  addRule(at(spec, ['storage']), '!has(oldSelf.storageClassName) || (has(self.storageClassName) && self.storageClassName == oldSelf.storageClassName)', 'storageClassName is immutable');
+  // transition rules on an optional field run only when old and new both have it: adding or removing one
+  // is checked one level up
+  addRule(at(spec, ['storage']), 'has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)', 'storageClassName is immutable (it cannot be added, changed or removed)');
+  addRule(
+    at(spec, ['storage']),
+    '!isQuantity(self.size) || !isQuantity(oldSelf.size) || quantity(self.size).compareTo(quantity(oldSelf.size)) == 0',
+    'storage.size cannot be changed: a claim never shrinks, and growing the claims is not supported yet',
+  );
+  addRule(spec, 'has(self.tls) == has(oldSelf.tls)', 'tls is immutable: it cannot be added to or removed from a cluster (create a new cluster)');
   addRule(
     at(spec, ['options']),
     '!has(self.heartbeatInterval) || !has(self.electionTimeout) || self.electionTimeout >= 5 * self.heartbeatInterval',
