@@ -19,6 +19,7 @@ interface Status {
   phase?: string;
   readyMembers?: number;
   leaderId?: string;
+  currentVersion?: string;
   members?: Array<{ id: string; isLearner: boolean; healthy: boolean }>;
   conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
 }
@@ -148,6 +149,7 @@ describe('the operator reconciles EtcdClusters', () => {
     const s = await settled('main', 3).catch((err: unknown) => {
       throw new Error(`${String(err)}\n--- operator log (tail) ---\n${logs.split('\n').slice(-40).join('\n')}`, { cause: err });
     });
+    assert.equal(s.currentVersion, '0.1.0', 'the version the pods run, as their container statuses report it');
     assert.ok(s.leaderId, 'status names the leader');
     const ips = await podIPs('main');
     assert.equal(ips.length, 3);

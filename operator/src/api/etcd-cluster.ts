@@ -99,7 +99,7 @@ export const etcdClusterStatus = z.object({
   readyMembers: z.number().int().optional(),
   leaderId: z.string().optional(),
   clusterId: z.string().optional(),
-  currentVersion: z.string().optional(),
+  currentVersion: z.string().optional().describe('The version (image tag) the members\' pods run, as the kubelet reports it; during a change several, comma-separated.'),
   clientEndpoint: z.string().optional(),
   members: z.array(memberStatus).optional(),
   conditions: z.array(condition).optional(),

@@ -14,6 +14,14 @@ export const IMAGE_REPOSITORY = 'ghcr.io/etcd-ts/etcd-node';
 
 type Obj = Record<string, unknown>;
 
+/** An image's tag (`…/etcd-node:0.2.0` → `0.2.0`), or the whole reference when it has none (or a digest). */
+export function versionOfImage(image: string): string {
+  const at = image.indexOf('@');
+  if (at >= 0) return image;
+  const colon = image.lastIndexOf(':');
+  return colon > image.lastIndexOf('/') ? image.slice(colon + 1) : image;
+}
+
 export function labels(c: ClusterRef): Record<string, string> {
   return { 'app.kubernetes.io/name': 'etcd', 'app.kubernetes.io/instance': c.name, 'app.kubernetes.io/managed-by': 'etcd-ts-operator' };
 }

@@ -5,7 +5,7 @@ import { status } from '@grpc/grpc-js';
 import { etcdClusterSpec, type Condition, type EtcdCluster, type EtcdClusterStatus, type MemberStatus } from '../../api/etcd-cluster.js';
 import { EtcdAdmin, EtcdCallError, type AdminTls, type MemberInfo } from '../../etcd/admin.js';
 import { clusterAccess } from '../../etcd/cluster-access.js';
-import { bootstrapConfig, clientScheme, clientService, labels, pdb, peerScheme, peerService, statefulSet, type Owner } from '../../resources/builders.js';
+import { bootstrapConfig, versionOfImage, clientScheme, clientService, labels, pdb, peerScheme, peerService, statefulSet, type Owner } from '../../resources/builders.js';
 import { restoreInitOf, type RestoreInit } from '../../resources/restore-init.js';
 import { claimTemplateOf, CLIENT_PORT, clientURL, initialCluster, memberHost, names, ordinalOf, peerURL } from '../../resources/names.js';
 import type { EventRecorder } from '../../runtime/events.js';
@@ -17,7 +17,7 @@ const API = '/apis/etcdts.dev/v1alpha1';
 
 interface Pod {
   metadata: { name: string; labels?: Record<string, string> };
-  status?: { conditions?: Array<{ type: string; status: string }> };
+  status?: { conditions?: Array<{ type: string; status: string }>; containerStatuses?: Array<{ name: string; image?: string }> };
 }
 
 /** What the next reconcile should wait for: a settled cluster is looked at again on the resync. */
@@ -172,7 +172,14 @@ export class EtcdClusterController {
       members: members?.map((m) => ({ id: m.id, name: m.name, peerURL: m.peerURLs[0] ?? '', isLearner: m.isLearner })),
       leaderId,
     };
-    return { observed, members, clusterId, leaderId, bootstrapState: config?.data?.['initial-cluster-state'], record };
+    // what the members' pods run, as the kubelet reports it (never the spec's wish)
+    const running = new Set<string>();
+    for (const p of pods) {
+      const image = p.status?.containerStatuses?.find((c) => c.name === 'etcd')?.image;
+      if (image) running.add(versionOfImage(image));
+    }
+    const currentVersion = running.size > 0 ? [...running].sort().join(', ') : undefined;
+    return { observed, members, clusterId, leaderId, bootstrapState: config?.data?.['initial-cluster-state'], record, currentVersion };
   }
 
   private async act(owner: Owner, spec: Observed['spec'], step: Step, o: Awaited<ReturnType<EtcdClusterController['observe']>>, admin: EtcdAdmin, restore: RestoreInit | undefined): Promise<Result> {
@@ -271,7 +278,7 @@ export class EtcdClusterController {
       readyMembers: members.filter((m) => m.healthy && !m.isLearner).length,
       leaderId: o.leaderId,
       clusterId: o.clusterId,
-      currentVersion: ec.spec.version,
+      ...(o.currentVersion ? { currentVersion: o.currentVersion } : {}),
       clientEndpoint: `${names.clientService(owner)}.${owner.namespace}.svc:${CLIENT_PORT}`,
       members,
     };

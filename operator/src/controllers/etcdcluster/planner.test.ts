@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { etcdClusterSpec } from '../../api/etcd-cluster.js';
 import { peerURL } from '../../resources/names.js';
+import { versionOfImage } from '../../resources/builders.js';
 import { plan, type Observed, type ObservedMember } from './planner.js';
 
 const cluster = { name: 'main', namespace: 'db' };
@@ -123,5 +124,13 @@ describe('planner', () => {
     assert.deepEqual(plan(world({ members: [member(0)], statefulSetReplicas: 1, readyPods: new Set([0]), claims: new Set([0]), pdbMinAvailable: 2 }, { replicas: 1 })), { kind: 'UpdatePDB', minAvailable: 1 });
     // a learner does not count until it is promoted
     assert.equal(plan(world({ members: [member(0), member(1), member(2), { ...member(3), isLearner: true }], pdbMinAvailable: 2, statefulSetReplicas: 4, readyPods: new Set([0, 1, 2]) }, { replicas: 4 })).kind, 'Wait');
+  });
+});
+
+describe('versionOfImage', () => {
+  it('the tag of the image a member runs; a reference without a tag or with a digest as it is', () => {
+    assert.equal(versionOfImage('ghcr.io/etcd-ts/etcd-node:0.2.0'), '0.2.0');
+    assert.equal(versionOfImage('localhost:5000/etcd-node'), 'localhost:5000/etcd-node');
+    assert.equal(versionOfImage('etcd-node@sha256:abc'), 'etcd-node@sha256:abc');
   });
 });
