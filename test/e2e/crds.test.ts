@@ -27,7 +27,7 @@ describe('the operator CRDs on kube-apiserver', () => {
     const ok = await kubectl(['apply', '-f', '-'], cluster('{version: "0.1.0"}'));
     assert.equal(ok.code, 0, ok.stderr);
     const stored = JSON.parse((await kubectl(['get', 'etcdcluster', 'main', '-o', 'json'])).stdout) as { spec: Record<string, unknown> };
-    assert.deepEqual(stored.spec, { version: '0.1.0', replicas: 3, storage: { size: '8Gi' }, paused: false, pvcRetentionPolicy: 'Retain' });
+    assert.deepEqual(stored.spec, { version: '0.1.0', replicas: 3, storage: { size: '8Gi' }, paused: false, pvcRetentionPolicy: 'Retain', adoptExistingClaims: false });
 
     const refused: Array<[string, RegExp]> = [
       ['{version: "0.1.0", replicas: 0}', /spec\.replicas: Invalid value: 0: spec\.replicas in body should be greater than or equal to 1/],

@@ -341,4 +341,21 @@ describe('the operator reconciles EtcdClusters', () => {
     const pvcs = await kubectl(['get', 'pvc', '-n', NS, '-l', 'app.kubernetes.io/instance=main', '-o', 'name']);
     assert.equal(pvcs.stdout.trim().split('\n').length, 3, pvcs.stdout);
   });
+
+  it('a cluster re-created over the claims its predecessor left is refused, unless it adopts them (then it has their data)', async () => {
+    const yaml = (extra: string): string => `apiVersion: etcdts.dev/v1alpha1\nkind: EtcdCluster\nmetadata: {name: main, namespace: ${NS}}\nspec: {version: "0.1.0", replicas: 3, storage: {size: 1Gi}${extra}}\n`;
+    assert.equal((await kubectl(['apply', '-f', '-'], yaml(''))).code, 0);
+    const s = await eventually('Degraded for the old claims', async () => {
+      const x = await status('main');
+      return x.conditions?.find((c) => c.type === 'Degraded' && c.reason === 'ClaimsExist') ? x : undefined;
+    });
+    assert.match(s.conditions!.find((c) => c.type === 'Degraded')!.message, /claims data-main-0, data-main-1, data-main-2 of an earlier cluster of this name exist/);
+    assert.equal((await kubectl(['get', 'sts', 'main', '-n', NS])).code, 1, 'no StatefulSet on claims with old data');
+    assert.equal((await kubectl(['apply', '-f', '-'], yaml(', adoptExistingClaims: true'))).code, 0);
+    await settled('main', 3);
+    const ip = (await podIPs('main'))[0]!;
+    const got = await etcdctl(`${ip}:2379`, ['get', 'hello', '--print-value-only']);
+    assert.equal(got.stdout, 'operator\n', `the adopted claims bring the earlier cluster's keys: ${got.stderr}`);
+    await kubectl(['delete', 'etcdcluster', 'main', '-n', NS]);
+  });
 });

@@ -64,6 +64,10 @@ export const etcdClusterSpec = z
       .optional(),
     paused: z.boolean().default(false).describe('While true the operator changes nothing (status is still reported).'),
     pvcRetentionPolicy: z.enum(['Retain', 'Delete']).default('Retain').describe('What happens to the members\' claims when the cluster is deleted.'),
+    adoptExistingClaims: z
+      .boolean()
+      .default(false)
+      .describe('Start the members on claims an earlier cluster of this name left (pvcRetentionPolicy Retain), with their data; without it such claims stop the cluster from being created.'),
   })
   .strict()
   .refine((s) => s.version !== undefined || s.image !== undefined, { message: 'either version or image is required', path: ['version'] })

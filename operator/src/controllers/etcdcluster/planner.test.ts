@@ -50,7 +50,7 @@ describe('planner', () => {
   });
 
   it('creates what the cluster needs, in order, bootstrapping every initial member together', () => {
-    const empty = world({ servicesExist: false, bootstrapConfigExists: false, pdbExists: false, statefulSetReplicas: undefined, members: undefined });
+    const empty = world({ servicesExist: false, bootstrapConfigExists: false, pdbExists: false, statefulSetReplicas: undefined, members: undefined, claims: new Set() });
     assert.deepEqual(plan(empty), { kind: 'CreateServices' });
     assert.deepEqual(plan({ ...empty, servicesExist: true }), { kind: 'CreateBootstrapConfig', initialMembers: 3 });
     assert.deepEqual(plan({ ...empty, servicesExist: true, bootstrapConfigExists: true }), { kind: 'CreateStatefulSet', replicas: 3 });
@@ -132,5 +132,16 @@ describe('versionOfImage', () => {
     assert.equal(versionOfImage('ghcr.io/etcd-ts/etcd-node:0.2.0'), '0.2.0');
     assert.equal(versionOfImage('localhost:5000/etcd-node'), 'localhost:5000/etcd-node');
     assert.equal(versionOfImage('etcd-node@sha256:abc'), 'etcd-node@sha256:abc');
+  });
+});
+
+describe('claims of an earlier cluster', () => {
+  it('are refused (Degraded naming them) unless the spec adopts them', () => {
+    const w = world({ servicesExist: false, bootstrapConfigExists: false, pdbExists: false, statefulSetReplicas: undefined, members: undefined, claims: new Set([0, 1]) });
+    const s = plan(w);
+    assert.equal(s.kind, 'Degraded');
+    assert.equal((s as { reason: string }).reason, 'ClaimsExist');
+    assert.match((s as { message: string }).message, /claims data-main-0, data-main-1 of an earlier cluster/);
+    assert.equal(plan({ ...w, spec: etcdClusterSpec.parse({ version: '0.1.0', adoptExistingClaims: true }) }).kind, 'CreateServices');
   });
 });

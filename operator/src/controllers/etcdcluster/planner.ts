@@ -10,7 +10,7 @@
 // time) → scale down (leadership moved off the member first, remove it, then shrink, then delete its
 // claim) → settled.
 import type { EtcdClusterSpec } from '../../api/etcd-cluster.js';
-import { ordinalOf, quorum, type ClusterRef } from '../../resources/names.js';
+import { names, ordinalOf, quorum, type ClusterRef } from '../../resources/names.js';
 
 export interface ObservedMember {
   /** hex */
@@ -66,6 +66,15 @@ export type Step =
 export function plan(o: Observed): Step {
   if (o.problems.length > 0) return { kind: 'Degraded', reason: 'InvalidConfiguration', message: o.problems.join('; ') };
   if (o.spec.paused) return { kind: 'Paused' };
+  // claims left by an earlier cluster of this name would hand their old data to the new members
+  if (o.statefulSetReplicas === undefined && o.claims.size > 0 && !o.spec.adoptExistingClaims) {
+    const claims = [...o.claims].sort((a, b) => a - b).map((ord) => names.pvc(o.cluster, ord));
+    return {
+      kind: 'Degraded',
+      reason: 'ClaimsExist',
+      message: `claims ${claims.join(', ')} of an earlier cluster of this name exist and hold its data: delete them, or set spec.adoptExistingClaims: true to start from that data`,
+    };
+  }
   if (!o.servicesExist) return { kind: 'CreateServices' };
   if (!o.bootstrapConfigExists) return { kind: 'CreateBootstrapConfig', initialMembers: o.spec.replicas };
   if (o.statefulSetReplicas === undefined) return { kind: 'CreateStatefulSet', replicas: o.spec.replicas };

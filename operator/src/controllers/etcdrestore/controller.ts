@@ -188,7 +188,10 @@ export class EtcdRestoreController {
           break;
         }
         const ready = ec?.status?.readyMembers ?? 0;
-        message = worst
+        const degraded = ec?.status?.conditions?.find((c) => c.type === 'Degraded' && c.status === 'True');
+        message = degraded
+          ? `the EtcdCluster ${clusterName} is Degraded (${degraded.reason}): ${degraded.message}`
+          : worst
           ? `member ${worst.pod}: the restore failed (exit ${worst.exitCode}, ${worst.restarts} restarts)${worst.why ? `: ${worst.why}` : ''}; retrying`
           : `waiting for the EtcdCluster ${clusterName} to be Available: ${ready} of ${spec?.cluster.spec.replicas ?? '?'} members ready`;
         requeueAfterMs = 2000;
