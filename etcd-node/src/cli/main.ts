@@ -5,6 +5,7 @@ import { SERVER_VERSION } from '../server/config.js';
 import { EtcdServer } from '../server/etcd-server.js';
 import { serveClients, type ClientListeners } from '../api/client-listener.js';
 import { clientServices, createGrpcServer } from '../api/grpc/server.js';
+import { RequireLeaderGuard } from '../api/grpc/require-leader.js';
 import { httpHandler } from '../api/http/endpoints.js';
 import { Gateway } from '../api/http/gateway.js';
 import { Metrics } from '../api/http/metrics.js';
@@ -70,7 +71,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   metrics.attach(server);
   const services = clientServices(server, log);
-  const grpc = createGrpcServer(config, services);
+  const guard = new RequireLeaderGuard({ leaderId: () => server.leaderId() }, config.electionTimeout);
+  const grpc = createGrpcServer(config, services, guard);
   const gateway = Gateway.forMaxRequestBytes(services, config.maxRequestBytes, log);
   let listeners: ClientListeners;
   try {
@@ -91,6 +93,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       stopping = true;
       log.info('received signal; shutting down', { signal });
       stopCompaction();
+      guard.close();
       const force = setTimeout(() => grpc.forceShutdown(), 2000);
       grpc.tryShutdown(() => {
         clearTimeout(force);

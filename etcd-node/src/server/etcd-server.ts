@@ -444,6 +444,11 @@ export class EtcdServer {
 
   // ---- leadership (the lessor expires leases only on the leader) ----
 
+  /** the leader this member knows now (0n: none, e.g. cut off from a quorum, or stopped) */
+  leaderId(): bigint {
+    return this.stopped ? 0n : this.node.leader;
+  }
+
   /** true while this member is the Raft leader */
   isLeader(): boolean {
     return !this.stopped && this.node.leader === this.memberId;

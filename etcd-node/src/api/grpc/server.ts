@@ -16,6 +16,7 @@ import { leaseService } from './lease.js';
 import { lockService } from './lock.js';
 import { kvService } from './kv.js';
 import { maintenanceService } from './maintenance.js';
+import type { RequireLeaderGuard } from './require-leader.js';
 import { watchService } from './watch.js';
 
 /**
@@ -48,7 +49,8 @@ export function clientServices(server: EtcdServer, log: Logger): ServiceEntry[] 
   ];
 }
 
-export function createGrpcServer(cfg: ServerConfig, services: readonly ServiceEntry[]): Server {
+/** `guard`: etcd's require-leader contract in front of every handler (require-leader.ts). */
+export function createGrpcServer(cfg: ServerConfig, services: readonly ServiceEntry[], guard?: RequireLeaderGuard): Server {
   const ka = cfg.grpcKeepalive;
   const g = new Server({
     'grpc.max_receive_message_length': cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
@@ -65,6 +67,6 @@ export function createGrpcServer(cfg: ServerConfig, services: readonly ServiceEn
     // it costs a few percent of the CPU of every call (profiled)
     'grpc.enable_channelz': 0,
   });
-  for (const s of services) g.addService(s.definition, s.impl);
+  for (const s of services) g.addService(s.definition, guard ? guard.wrap(s.definition, s.impl) : s.impl);
   return g;
 }
