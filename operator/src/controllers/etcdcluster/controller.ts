@@ -62,7 +62,7 @@ export class EtcdClusterController {
     }
     const access = await clusterAccess(this.kube, owner, spec);
     const admin = this.adminFor(`${namespace}/${name}`, access.endpoints, access.tls);
-    const o = await this.observe(owner, spec, admin, access.problems);
+    const o = await this.observe(owner, spec, admin, access.problems, access.endpoints);
     const step = plan(o.observed);
     log.info('reconcile', {
       step: step.kind,
@@ -70,6 +70,10 @@ export class EtcdClusterController {
       ...('id' in step ? { member: step.id } : {}),
       ...(o.leaderId ? { leader: o.leaderId } : {}),
     });
+    // ready pods the operator cannot reach: its network, not the members (e.g. run outside the cluster)
+    if (step.kind === 'Wait' && step.reason === 'NoMemberReachable' && o.observed.readyPods.size > 0) {
+      log.warn('cannot reach the members although their pods are ready', { error: step.message });
+    }
     const result = await this.act(owner, spec, step, o, admin, restore);
     const what = eventFor(step);
     if (what && this.events) {
@@ -100,7 +104,7 @@ export class EtcdClusterController {
     for (const key of [...this.admins.keys()]) this.dropAdmin(key);
   }
 
-  private async observe(owner: Owner, spec: Observed['spec'], admin: EtcdAdmin, problems: string[]) {
+  private async observe(owner: Owner, spec: Observed['spec'], admin: EtcdAdmin, problems: string[], endpoints: readonly string[]) {
     const ns = `/api/v1/namespaces/${owner.namespace}`;
     const [peerSvc, clientSvc, config, sts, pdbObj] = await Promise.all([
       this.kube.get(`${ns}/services/${names.peerService(owner)}`),
@@ -134,14 +138,16 @@ export class EtcdClusterController {
     let members: MemberInfo[] | undefined;
     let clusterId: string | undefined;
     let leaderId: string | undefined;
+    let unreachable: string | undefined;
     if (sts) {
       try {
         const l = await admin.memberList();
         members = l.members;
         clusterId = l.clusterId;
         leaderId = await admin.leader().catch(() => undefined);
-      } catch {
+      } catch (err) {
         members = undefined;
+        unreachable = `tried ${endpoints.join(', ')}; ${err instanceof Error ? err.message : String(err)}`;
       }
     }
     // which claim each member's data is on (recorded in the bootstrap ConfigMap once its pod is ready): a
@@ -170,6 +176,7 @@ export class EtcdClusterController {
       claims: claimOrdinals,
       lostData,
       members: members?.map((m) => ({ id: m.id, name: m.name, peerURL: m.peerURLs[0] ?? '', isLearner: m.isLearner })),
+      ...(unreachable ? { unreachable } : {}),
       leaderId,
     };
     // what the members' pods run, as the kubelet reports it (never the spec's wish)

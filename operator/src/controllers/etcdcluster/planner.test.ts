@@ -145,3 +145,10 @@ describe('claims of an earlier cluster', () => {
     assert.equal(plan({ ...w, spec: etcdClusterSpec.parse({ version: '0.1.0', adoptExistingClaims: true }) }).kind, 'CreateServices');
   });
 });
+
+describe('unreachable members', () => {
+  it('the Wait says which addresses were tried and what failed', () => {
+    const s = plan(world({ members: undefined, unreachable: 'tried main-0.main.db.svc:2379; 14 UNAVAILABLE: getaddrinfo ENOTFOUND main-0.main.db.svc' }));
+    assert.deepEqual(s, { kind: 'Wait', reason: 'NoMemberReachable', message: 'no member answered: tried main-0.main.db.svc:2379; 14 UNAVAILABLE: getaddrinfo ENOTFOUND main-0.main.db.svc' });
+  });
+});

@@ -41,6 +41,8 @@ export interface Observed {
   readonly lostData?: ReadonlySet<number>;
   /** the member list from any member that answered; undefined when none did */
   readonly members: readonly ObservedMember[] | undefined;
+  /** when none answered: the addresses tried and the last error */
+  readonly unreachable?: string;
   /** hex id of the leader, when known */
   readonly leaderId: string | undefined;
 }
@@ -79,7 +81,7 @@ export function plan(o: Observed): Step {
   if (!o.bootstrapConfigExists) return { kind: 'CreateBootstrapConfig', initialMembers: o.spec.replicas };
   if (o.statefulSetReplicas === undefined) return { kind: 'CreateStatefulSet', replicas: o.spec.replicas };
   if (!o.pdbExists) return { kind: 'CreatePDB' };
-  if (o.members === undefined) return { kind: 'Wait', reason: 'NoMemberReachable', message: 'waiting for a member to answer' };
+  if (o.members === undefined) return { kind: 'Wait', reason: 'NoMemberReachable', message: o.unreachable ? `no member answered: ${o.unreachable}` : 'waiting for a member to answer' };
   const voters = o.members.filter((m) => !m.isLearner).length;
   if (voters > 0 && o.pdbMinAvailable !== quorum(voters)) return { kind: 'UpdatePDB', minAvailable: quorum(voters) };
 
