@@ -18,6 +18,7 @@ import { ConfigProblem, resolveAgent, type ResolvedAgent } from './agent-config.
 import type { AgentMetrics } from './agent-metrics.js';
 import { EtcdSource } from './etcd-source.js';
 import { openStore } from '../../../etcd-node/src/backup/store/open-store.js';
+import { settleConditions } from '../runtime/conditions.js';
 
 export interface K8sAgentOptions {
   kube: Kube;
@@ -257,11 +258,7 @@ class StatusWriter {
     const p = this.pending;
     if (!p) return;
     this.pending = undefined;
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    const conditions = p.conditions?.map((c) => {
-      const prev = this.lastConditions.find((x) => x.type === c.type);
-      return { ...c, lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : now };
-    });
+    const conditions = p.conditions ? settleConditions(p.conditions, this.lastConditions) : undefined;
     const status = { ...p.status, ...this.extra, ...(conditions ? { conditions } : {}) };
     const text = JSON.stringify(status);
     if (text === this.last) return;

@@ -77,7 +77,8 @@ export class RequireLeaderGuard {
             h(call);
           }
         : (call, callback) => {
-            if (requiresLeader(call.metadata) && this.view.leaderId() === 0n) {
+            // the leader first: a field read, where the metadata is a lookup on every call
+            if (this.view.leaderId() === 0n && requiresLeader(call.metadata)) {
               callback?.(noLeader());
               return;
             }

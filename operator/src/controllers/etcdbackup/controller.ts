@@ -11,6 +11,7 @@ import type { EventRecorder } from '../../runtime/events.js';
 import { KubeError, type Kube, type Obj } from '../../runtime/kube.js';
 import type { Logger } from '../../runtime/log.js';
 import { decide } from './planner.js';
+import { settleConditions } from '../../runtime/conditions.js';
 
 const API = `/apis/${GROUP}/${VERSION}`;
 
@@ -102,15 +103,10 @@ export class EtcdBackupController {
   }
 
   private async writeStatus(eb: EtcdBackup, keyName: string | undefined, conds: Array<Omit<Condition, 'lastTransitionTime'>> | undefined, log: Logger): Promise<void> {
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    const old = eb.status?.conditions ?? [];
     const patch: Record<string, unknown> = { observedGeneration: eb.metadata.generation };
     if (keyName) patch['encryptionKeySecret'] = keyName;
     if (conds) {
-      patch['conditions'] = conds.map((c) => {
-        const prev = old.find((x) => x.type === c.type);
-        return { ...c, observedGeneration: eb.metadata.generation, lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : now };
-      });
+      patch['conditions'] = settleConditions(conds, eb.status?.conditions ?? [], eb.metadata.generation);
     }
     const changed = Object.entries(patch).some(([k, v]) => JSON.stringify((eb.status as Record<string, unknown> | undefined)?.[k]) !== JSON.stringify(v));
     if (!changed) return;

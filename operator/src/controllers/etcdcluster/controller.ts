@@ -12,6 +12,7 @@ import type { EventRecorder } from '../../runtime/events.js';
 import type { Kube, Obj } from '../../runtime/kube.js';
 import type { Logger } from '../../runtime/log.js';
 import { plan, type Observed, type Step } from './planner.js';
+import { settleConditions } from '../../runtime/conditions.js';
 
 const API = '/apis/etcdts.dev/v1alpha1';
 
@@ -293,12 +294,7 @@ export class EtcdClusterController {
 
   /** One status write per reconcile, and none when nothing changed (conditions keep their transition time). */
   private async writeStatus(ec: EtcdCluster, status: EtcdClusterStatus, conds: Array<Omit<Condition, 'lastTransitionTime'>>): Promise<void> {
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    const old = ec.status?.conditions ?? [];
-    const conditions: Condition[] = conds.map((c) => {
-      const prev = old.find((x) => x.type === c.type);
-      return { ...c, observedGeneration: ec.metadata.generation, lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : now };
-    });
+    const conditions = settleConditions(conds, ec.status?.conditions ?? [], ec.metadata.generation);
     const next = { ...status, conditions };
     if (JSON.stringify(next) === JSON.stringify(ec.status)) return;
     await this.kube.mergePatch(`${API}/namespaces/${ec.metadata.namespace}/etcdclusters/${ec.metadata.name}/status`, { status: next });

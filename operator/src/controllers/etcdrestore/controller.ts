@@ -16,6 +16,7 @@ import type { EventRecorder } from '../../runtime/events.js';
 import { KubeError, type Kube } from '../../runtime/kube.js';
 import type { Logger } from '../../runtime/log.js';
 import { phaseAfter, planRestore, type Resolution, type RestoreObserved, type RestoreStep } from './planner.js';
+import { settleConditions } from '../../runtime/conditions.js';
 
 const API = `/apis/${GROUP}/${VERSION}`;
 /** init container restarts after which a restore is called failed (the cluster is left for inspection) */
@@ -219,16 +220,11 @@ export class EtcdRestoreController {
   }
 
   private conditions(er: EtcdRestore, step: RestoreStep, message: string): Condition[] {
-    const now = iso(Date.now());
     const done = step.kind === 'Succeed';
     const failed = step.kind === 'Fail';
     const reason = failed ? step.reason : done ? 'Restored' : step.kind === 'WaitForSource' ? 'WaitingForSource' : step.kind;
     const next: Cond[] = [cond('Complete', done ? 'True' : 'False', reason, message), cond('Failed', failed ? 'True' : 'False', failed ? step.reason : 'AsExpected', failed ? message : '')];
-    const old = er.status?.conditions ?? [];
-    return next.map((c) => {
-      const prev = old.find((x) => x.type === c.type);
-      return { ...c, observedGeneration: er.metadata.generation, lastTransitionTime: prev && prev.status === c.status ? prev.lastTransitionTime : now };
-    });
+    return settleConditions(next, er.status?.conditions ?? [], er.metadata.generation);
   }
 
   /** Members whose restore init container failed, with the restore's own last error line. */
