@@ -184,6 +184,26 @@ describe('etcd-node backup restore', skipUnless('etcdctl'), () => {
     assert.equal((parseName((JSON.parse(before.stdout) as { full: string }).full) as { revision: number }).revision, fullRevisions[0], 'a target before the second full starts from the first');
   });
 
+  it('--plan-file: the plan, or the error\'s code and message, as JSON in a file (a resolve pod\'s termination message)', async () => {
+    const file = join(dir, 'plan.json');
+    const target = fullRevisions[1]! + 3;
+    const r = await runRestore([...chainFlags(), '--to-revision', String(target), '--dry-run', '-w', 'json', '--plan-file', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(readFileSync(file, 'utf8')), JSON.parse(r.stdout), 'the file holds what -w json prints');
+    const far = await runRestore([...chainFlags(), '--to-revision', '999999999', '--dry-run', '--plan-file', file]);
+    assert.equal(far.code, 1);
+    const e = (JSON.parse(readFileSync(file, 'utf8')) as { error: { code: string; message: string } }).error;
+    assert.equal(e.code, 'Unreachable');
+    assert.match(e.message, /999999999/);
+    assert.ok(far.stderr.includes(e.message), 'the same message on stderr');
+    const noObject = await runRestore(['--store', storeRoot, '--key-file', keyFile, '--object', 'no/such/object', '--dry-run', '--plan-file', file]);
+    assert.equal(noObject.code, 1, noObject.stderr);
+    assert.equal((JSON.parse(readFileSync(file, 'utf8')) as { error: { code: string } }).error.code, 'NotFound', 'a dry run of a missing object says so');
+    const without = await runRestore([...chainFlags(), '--plan-file', file]);
+    assert.equal(without.code, 2);
+    assert.match(without.stderr, /--plan-file is for --dry-run/);
+  });
+
   it('latest → a 3-member cluster equal to the source at its head (keys, values, revisions, versions, leases) that serves writes', async () => {
     const ports = await freePorts(6);
     const hosts = ['127.0.0.21', '127.0.0.22', '127.0.0.23'];

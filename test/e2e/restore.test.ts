@@ -292,6 +292,46 @@ describe('EtcdRestore: new clusters from the backups', () => {
     assert.match(two.stderr, /exactly one of backupName, store or snapshot/);
   });
 
+  it('a volume store: a resolve pod reads the claim for the operator, the members restore from it read-only', async () => {
+    const pvc = await kubectl(['apply', '-f', '-'], `apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: bk-vol, namespace: ${NS}}\nspec: {accessModes: [ReadWriteOnce], resources: {requests: {storage: 1Gi}}}\n`);
+    assert.equal(pvc.code, 0, pvc.stderr);
+    const bk = await kubectl(['apply', '-f', '-'], `apiVersion: etcdts.dev/v1alpha1\nkind: EtcdBackup\nmetadata: {name: vol, namespace: ${NS}}\nspec:\n  clusterName: db\n  deltaPeriod: 2s\n  store: {volume: {claimName: bk-vol, path: chains}}\n`);
+    assert.equal(bk.code, 0, bk.stderr);
+    const recoverable = async (): Promise<number> => {
+      const r = await kubectl(['get', 'etcdbackup', 'vol', '-n', NS, '-o', 'jsonpath={.status.latestRecoverable.revision}']);
+      return Number(r.stdout || 0);
+    };
+    const first = await eventually('the volume backup to hold a recoverable revision', async () => ((await recoverable()) > 0 ? recoverable() : undefined), 120_000);
+    const latest = await eventually('the volume chain to grow past its full snapshot', async () => {
+      const n = await recoverable();
+      return n > first + 10 ? n : undefined;
+    }, 60_000);
+    const candidates = acked.filter((a) => a.revision > first && a.revision <= latest);
+    assert.ok(candidates.length > 0, `writes acknowledged between ${first} and ${latest}`);
+    const rev = candidates[Math.floor(candidates.length / 2)]!.revision;
+    assert.equal((await kubectl(['apply', '-f', '-'], restoreYaml('r-vol', '{backupName: vol}', `{revision: ${rev}}`, 'db-vol'))).code, 0);
+    const s = await waitPhase('r-vol', 'Succeeded');
+    assert.equal(s.restoredRevision, rev);
+    assert.match(s.sourceObjects?.[0] ?? '', /\/full\//, `the chain's full snapshot first: ${JSON.stringify(s.sourceObjects)}`);
+    const resolved = await kubectl(['get', 'events', '-n', NS, '--field-selector', 'involvedObject.name=r-vol,reason=Resolved', '-o', 'jsonpath={.items[*].message}']);
+    assert.match(resolved.stdout, new RegExp(`resolved to revision ${rev} of chain ${s.sourceClusterId}`));
+    assert.notEqual((await kubectl(['get', 'pod', 'r-vol-resolve', '-n', NS])).code, 0, 'the resolve pod is deleted once read');
+    await sameAsSourceAt('db-vol', rev);
+    const sts = await kubectl(['get', 'statefulset', 'db-vol', '-n', NS, '-o', 'jsonpath={.spec.template.spec.volumes[?(@.name=="restore-store")].persistentVolumeClaim}']);
+    assert.deepEqual(JSON.parse(sts.stdout), { claimName: 'bk-vol', readOnly: true }, 'the members mount the backup claim read-only');
+    await deleteCluster('db-vol');
+
+    // what the resolve pod finds wrong reaches the EtcdRestore as it would from S3: reason and message
+    assert.equal((await kubectl(['apply', '-f', '-'], restoreYaml('r-vol-far', '{backupName: vol}', '{revision: 999999999}', 'db-vol-far'))).code, 0);
+    const far = await waitPhase('r-vol-far', 'Failed', 90_000);
+    const failed = far.conditions?.find((c) => c.type === 'Failed');
+    assert.equal(failed?.reason, 'TargetUnreachable');
+    assert.match(failed.message, /999999999/);
+    assert.notEqual((await kubectl(['get', 'etcdcluster', 'db-vol-far', '-n', NS])).code, 0, 'no EtcdCluster for a failed restore');
+    await eventually('the failed resolve pod to be deleted', async () => ((await kubectl(['get', 'pod', 'r-vol-far-resolve', '-n', NS])).code !== 0 ? true : undefined), 30_000);
+    await kubectl(['delete', 'etcdbackup', 'vol', '-n', NS, '--wait=true']);
+  });
+
   it('a snapshot of a real etcd 3.6 (etcdctl snapshot save) becomes an etcd-ts cluster: migration', { skip: missingEtcdReleases() && process.env['CI'] !== 'true' ? missingEtcdReleases() : false }, async () => {
     const work = mkdtempSync(join(tmpdir(), 'etcd-ts-restore-e2e-'));
     try {
@@ -356,7 +396,8 @@ describe('EtcdRestore: new clusters from the backups', () => {
     body.writeUInt8(body.readUInt8(at) ^ 0xff, at);
     await store.put(victim.name, body);
     assert.equal((await kubectl(['apply', '-f', '-'], restoreYaml('r-corrupt', '{backupName: main}', '', 'db-corrupt'))).code, 0);
-    const s = await waitPhase('r-corrupt', 'Failed', 180_000);
+    // five failed attempts, each replaying the chain up to the bad delta: minutes on a loaded machine
+    const s = await waitPhase('r-corrupt', 'Failed', 300_000);
     const failed = s.conditions?.find((c) => c.type === 'Failed');
     assert.equal(failed?.reason, 'RestoreFailed');
     assert.ok(failed.message.includes(victim.name.split('/').pop()!), `the message names ${victim.name}: ${failed.message}`);

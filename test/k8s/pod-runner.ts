@@ -7,7 +7,7 @@
 // resolve for the processes it starts through a hosts file and a DNS hook (dns-hook.mjs). README.md
 // here says what it does not emulate.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
@@ -46,6 +46,8 @@ interface Container {
   args?: string[];
   env?: EnvVar[];
   volumeMounts?: Array<{ name: string; mountPath: string }>;
+  terminationMessagePath?: string;
+  terminationMessagePolicy?: string;
   readinessProbe?: Probe;
   livenessProbe?: Probe;
   ports?: Array<{ containerPort: number; name?: string }>;
@@ -95,6 +97,10 @@ interface Running {
   initOutput: string;
   /** initOutput as it was when the init container last failed (a new run starts a new output) */
   initFailureOutput: string;
+  /** the main container's output (last 2048 bytes), its termination message under FallbackToLogsOnError */
+  mainOutput: string;
+  /** the main container's exit when restartPolicy keeps it from restarting (the pod completed) */
+  completed: { exitCode: number; message: string | undefined } | undefined;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -303,7 +309,7 @@ export class PodRunner {
       if (!dirs) return; // wait for its claims
       const ip = `127.0.${1 + Math.floor(this.nextIp / 250)}.${1 + (this.nextIp % 250)}`;
       this.nextIp++;
-      r = { uid: pod.metadata.uid ?? '', ip, proc: undefined, restarts: 0, ready: false, livenessFailures: 0, startedAt: '', lastProbe: 0, exitedAt: 0, terminated: false, log: '', initDone: 0, initRestarts: 0, initLastExit: undefined, initOutput: '', initFailureOutput: '' };
+      r = { uid: pod.metadata.uid ?? '', ip, proc: undefined, restarts: 0, ready: false, livenessFailures: 0, startedAt: '', lastProbe: 0, exitedAt: 0, terminated: false, log: '', initDone: 0, initRestarts: 0, initLastExit: undefined, initOutput: '', initFailureOutput: '', mainOutput: '', completed: undefined };
       this.pods.set(key, r);
       this.spawn(pod, r, dirs, await this.refValues(pod), await this.serviceAccountConfig(pod));
     } else if (!r.proc && !r.terminated && r.initDone < (pod.spec.initContainers ?? []).length && (r.initLastExit === undefined || Date.now() - r.exitedAt > 1000)) {
@@ -317,7 +323,7 @@ export class PodRunner {
       // the init containers are done: the main container's first start
       const dirs = await this.volumeDirs(pod);
       if (dirs) this.spawn(pod, r, dirs, await this.refValues(pod), await this.serviceAccountConfig(pod));
-    } else if (!r.proc && !r.terminated && (pod.spec.restartPolicy ?? 'Always') !== 'Never' && Date.now() - r.exitedAt > 1000) {
+    } else if (!r.proc && !r.terminated && !r.completed && Date.now() - r.exitedAt > 1000) {
       const dirs = await this.volumeDirs(pod);
       if (dirs) {
         r.restarts++;
@@ -393,8 +399,11 @@ export class PodRunner {
         if (v !== undefined) env[e.name] = v;
       }
     }
-    // a mount path in an argument or variable means the volume's folder here
-    const mounts = (c.volumeMounts ?? []).map((m) => [m.mountPath, dirs.get(m.name) ?? m.mountPath] as const).sort((a, b) => b[0].length - a[0].length);
+    // a mount path in an argument or variable means the volume's folder here; the termination message
+    // file (as a kubelet mounts one at terminationMessagePath) is a file of the log folder
+    const termFile = join(this.logDir, `${pod.metadata.namespace ?? 'default'}_${pod.metadata.name}_${c.name}.termination-log`);
+    rmSync(termFile, { force: true });
+    const mounts = [...(c.volumeMounts ?? []).map((m) => [m.mountPath, dirs.get(m.name) ?? m.mountPath] as const), [c.terminationMessagePath ?? '/dev/termination-log', termFile] as const].sort((a, b) => b[0].length - a[0].length);
     const local = (s: string): string => {
       for (const [from, to] of mounts) if (s.includes(from)) return s.split(from).join(to);
       return s;
@@ -420,8 +429,10 @@ export class PodRunner {
     // `kubectl logs` (the runner serves no logs endpoint)
     const logFile = join(this.logDir, `${pod.metadata.namespace ?? 'default'}_${pod.metadata.name}.log`);
     if (init) r.initOutput = '';
+    else r.mainOutput = '';
     const add = (b: Buffer): void => {
       if (init) r.initOutput = (r.initOutput + b.toString()).slice(-2048);
+      else r.mainOutput = (r.mainOutput + b.toString()).slice(-2048);
       r.log += b.toString();
       if (r.log.length > 1_000_000) r.log = r.log.slice(-500_000);
       appendFileSync(logFile, b);
@@ -442,6 +453,13 @@ export class PodRunner {
       } else if (init) {
         r.initLastExit = code ?? 128;
         r.initFailureOutput = r.initOutput;
+      } else if (!r.terminated && (pod.spec.restartPolicy === 'Never' || (pod.spec.restartPolicy === 'OnFailure' && code === 0))) {
+        // the pod completes: its message is the file the container wrote (at most 4096 bytes, as a
+        // kubelet reads it), or under FallbackToLogsOnError a failed container's last output
+        const exitCode = code ?? 128;
+        const written = existsSync(termFile) ? readFileSync(termFile).subarray(0, 4096).toString() : '';
+        const message = written || (exitCode !== 0 && c.terminationMessagePolicy === 'FallbackToLogsOnError' ? r.mainOutput : '');
+        r.completed = { exitCode, message: message || undefined };
       }
     });
   }
@@ -498,7 +516,7 @@ export class PodRunner {
       };
     });
     const status = {
-      phase: r.terminated ? 'Failed' : initialized ? 'Running' : 'Pending',
+      phase: r.completed ? (r.completed.exitCode === 0 ? 'Succeeded' : 'Failed') : r.terminated ? 'Failed' : initialized ? 'Running' : 'Pending',
       hostIP: '127.0.0.1',
       podIP: r.ip,
       podIPs: [{ ip: r.ip }],
@@ -514,11 +532,15 @@ export class PodRunner {
           ready: r.ready,
           started: running,
           restartCount: r.restarts,
-          state: running ? { running: { startedAt: r.startedAt } } : { waiting: { reason: r.terminated ? 'CannotRun' : initialized ? 'CrashLoopBackOff' : 'PodInitializing' } },
+          state: r.completed
+            ? { terminated: { exitCode: r.completed.exitCode, reason: r.completed.exitCode === 0 ? 'Completed' : 'Error', ...(r.completed.message ? { message: r.completed.message } : {}) } }
+            : running
+              ? { running: { startedAt: r.startedAt } }
+              : { waiting: { reason: r.terminated ? 'CannotRun' : initialized ? 'CrashLoopBackOff' : 'PodInitializing' } },
         },
       ],
     };
-    const summary = JSON.stringify([status.phase, r.ip, r.ready, running, r.restarts, r.initDone, r.initRestarts, r.initLastExit, r.proc?.pid]);
+    const summary = JSON.stringify([status.phase, r.completed, r.ip, r.ready, running, r.restarts, r.initDone, r.initRestarts, r.initLastExit, r.proc?.pid]);
     if ((r as Running & { reported?: string }).reported === summary) return;
     const fresh = await this.kube.request<Pod>('GET', `/api/v1/namespaces/${pod.metadata.namespace}/pods/${pod.metadata.name}`).catch(() => undefined);
     if (!fresh || fresh.metadata.uid !== r.uid) return;

@@ -3,12 +3,13 @@
 // etcdutl's snapshot restore is: every member restored with the same --initial-cluster and token gets the
 // same cluster id and the same data. --dry-run prints the plan instead. Exit codes: 0 done, 1 the restore
 // failed (nothing was written), 2 bad flags.
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { keysFromFlags, STORE_OPTIONS, STORE_USAGE, StoreFlagError, storeFromFlags } from '../backup/store-flags.js';
 import { openStore } from '../backup/store/open-store.js';
+import { StoreError } from '../backup/store/store.js';
 import { planBackupRestore, restoreBackup, restoreSnapshotObject } from '../restore/backup-restore.js';
 import { RestoreError } from '../restore/errors.js';
 import { NEW_CLUSTER_DEFAULTS, planNewCluster } from '../restore/new-cluster.js';
@@ -44,6 +45,9 @@ as a pod's init container (run at every start of the pod):
   --initial-cluster-state new|existing   existing: the member joins a running cluster and needs no
                                   restored data (exit 0, nothing written); new (default): restore
   --dry-run                       print the plan (objects, revision, time) and write nothing
+  --plan-file FILE                with --dry-run: also write the plan as JSON to FILE, or {"error":
+                                  {"code","message"}} when there is none (a pod's termination message:
+                                  how the operator reads a volume store it cannot mount)
   -w, --write-out simple|json     output format (default simple)
 `;
 
@@ -87,6 +91,7 @@ async function restoreCommand(argv: readonly string[]): Promise<number> {
         'skip-existing': { type: 'boolean' },
         'initial-cluster-state': { type: 'string' },
         'dry-run': { type: 'boolean' },
+        'plan-file': { type: 'string' },
         'write-out': { type: 'string', short: 'w' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -102,6 +107,7 @@ async function restoreCommand(argv: readonly string[]): Promise<number> {
   }
   const out = v['write-out'] ?? 'simple';
   if (out !== 'simple' && out !== 'json') return fail(`--write-out: simple or json, got "${out}"`, 2);
+  if (v['plan-file'] !== undefined && !v['dry-run']) return fail('--plan-file is for --dry-run', 2);
   if (v.object === undefined && (!v.namespace || !v.cluster)) return fail('give --namespace and --cluster (the chain is under <prefix>/<namespace>/<cluster>/), or --object NAME', 2);
   if (v.object !== undefined && (v['to-revision'] !== undefined || v['to-time'] !== undefined)) return fail('--object restores the snapshot as it is: --to-revision and --to-time need a chain', 2);
   if (v['skip-hash-check'] && v.object === undefined) return fail('--skip-hash-check is for --object (a chain\'s objects are always checked)', 2);
@@ -165,7 +171,9 @@ async function restoreCommand(argv: readonly string[]): Promise<number> {
     if (v.object !== undefined) {
       const name = prefix && !v.object.startsWith(`${prefix}/`) ? `${prefix}/${v.object}` : v.object;
       if (v['dry-run']) {
+        if (!(await store.list(name)).some((o) => o.name === name)) throw new RestoreError('NotFound', `${store.description}: no object ${name}`);
         const plan = { object: name, dataDir, memberId: cluster.self.id.toString(16), clusterId: cluster.clusterId.toString(16) };
+        writePlanFile(v['plan-file'], plan);
         process.stdout.write(out === 'json' ? `${JSON.stringify(plan)}\n` : `would restore ${name} into ${dataDir} (member ${plan.memberId} of new cluster ${plan.clusterId})\n`);
         return 0;
       }
@@ -179,6 +187,7 @@ async function restoreCommand(argv: readonly string[]): Promise<number> {
     const plan = await planBackupRestore(src, target);
     const objects = { clusterId: plan.clusterId, revision: plan.revision, time: new Date(plan.time).toISOString(), full: plan.full.name, deltas: plan.deltas.map((d) => d.name) };
     if (v['dry-run']) {
+      writePlanFile(v['plan-file'], objects);
       if (out === 'json') process.stdout.write(`${JSON.stringify(objects)}\n`);
       else {
         const lines = [
@@ -214,11 +223,18 @@ async function restoreCommand(argv: readonly string[]): Promise<number> {
     warnPasswords(r.foreignPasswordUsers);
     return 0;
   } catch (err) {
+    const code = err instanceof RestoreError || err instanceof StoreError ? err.code : 'Error';
+    writePlanFile(v['plan-file'], { error: { code, message: err instanceof Error ? err.message : String(err) } });
     if (err instanceof RestoreError) return fail(err.message, err.code === 'BadFlag' ? 2 : 1);
     return fail(err instanceof Error ? err.message : String(err), 1);
   } finally {
     store.close();
   }
+}
+
+/** The plan (or the error) for whoever reads FILE; a failure to write it is the command's failure. */
+function writePlanFile(file: string | undefined, content: object): void {
+  if (file !== undefined) writeFileSync(file, `${JSON.stringify(content)}\n`);
 }
 
 function warnPasswords(users: readonly string[]): void {

@@ -13,7 +13,9 @@ export type RestoreErrorCode =
   /** the target revision or time is outside what the source covers */
   | 'Unreachable'
   /** an object of the chain fails its checks, or the chain has a hole on the way to the target */
-  | 'Corrupt';
+  | 'Corrupt'
+  /** the object named (--object) is not in the store */
+  | 'NotFound';
 
 export class RestoreError extends Error {
   constructor(

@@ -32,7 +32,13 @@ export const s3Store = z
 export const volumeStore = z
   .object({
     claimName: z.string().min(1).max(253).describe('A PersistentVolumeClaim in this namespace; the agent mounts it.'),
-    path: z.string().max(512).default('').describe('Folder inside the volume.'),
+    path: z
+      .string()
+      .max(512)
+      // RE2 (the API server's pattern engine) has no lookahead: a segment is ".", or any name but ".."
+      .regex(/^\/?((\.|[^./][^/]*|\.[^./][^/]*|\.\.[^/]+)\/)*(\.|[^./][^/]*|\.[^./][^/]*|\.\.[^/]+)?$/, 'a folder inside the volume: no ".." segment')
+      .default('')
+      .describe('Folder inside the volume (made on first use).'),
   })
   .strict();
 

@@ -5,6 +5,7 @@
 // and the Secrets it names every few seconds and starts over when any of it changed; it writes the
 // chain's state into the EtcdBackup's status (at most every 2 s, only when it changed), records Events,
 // and takes a full snapshot when the annotation etcdts.dev/snapshot-now gets a new value.
+import { mkdirSync, statSync } from 'node:fs';
 import type { ObjectStore } from '../../../etcd-node/src/backup/store/store.js';
 import { GROUP, VERSION, type Condition } from '../api/etcd-cluster.js';
 import { etcdBackupSpec, SNAPSHOT_NOW_ANNOTATION, type EtcdBackup, type EtcdBackupStatus } from '../api/etcd-backup.js';
@@ -140,6 +141,21 @@ export async function runK8sAgent(o: K8sAgentOptions): Promise<number> {
   return lost ? 1 : 0;
 }
 
+/**
+ * The spec's `path` is a folder inside the claim, made on first use (a new claim is empty). The mount
+ * itself is never made: without it the store's root check fails (NoSuchBucket), as it must, rather than
+ * the agent filling its container's own disk.
+ */
+function ensureVolumePath(mount: string, root: string): void {
+  let isMount: boolean;
+  try {
+    isMount = statSync(mount).isDirectory();
+  } catch {
+    isMount = false;
+  }
+  if (isMount && root !== mount) mkdirSync(root, { recursive: true, mode: 0o700 });
+}
+
 function start(
   o: K8sAgentOptions,
   log: Logger,
@@ -150,6 +166,7 @@ function start(
   mayWrite: () => boolean,
 ): { agent: BackupAgent; source: EtcdSource; store: ObjectStore; resolved: ResolvedAgent; uid: string } {
   const source = new EtcdSource(resolved.endpoints, resolved.tls);
+  if ('volume' in resolved.store) ensureVolumePath(o.volumeMount, resolved.store.volume.root);
   const store = openStore(resolved.store);
   const agent = new BackupAgent({
     source,

@@ -14,6 +14,11 @@ export const IMAGE_REPOSITORY = 'ghcr.io/etcd-ts/etcd-node';
 
 type Obj = Record<string, unknown>;
 
+/** The image of a cluster's members (and of the pods that restore their data). */
+export function memberImage(spec: Pick<EtcdClusterSpec, 'image' | 'version'>): string {
+  return spec.image ?? `${IMAGE_REPOSITORY}:${spec.version ?? 'latest'}`;
+}
+
 /** An image's tag (`…/etcd-node:0.2.0` → `0.2.0`), or the whole reference when it has none (or a digest). */
 export function versionOfImage(image: string): string {
   const at = image.indexOf('@');
@@ -133,7 +138,7 @@ export function statefulSet(o: Owner, spec: EtcdClusterSpec, replicas: number, r
   const tls = tlsParts(spec);
   const podLabels = { ...(spec.pod?.labels ?? {}), ...labels(o) };
   const configKey = (key: string): Obj => ({ configMapKeyRef: { name: names.bootstrap(o), key } });
-  const image = spec.image ?? `${IMAGE_REPOSITORY}:${spec.version ?? 'latest'}`;
+  const image = memberImage(spec);
   const init = restore ? restoreInitContainer(o, spec, restore, image, ps) : undefined;
   const volumes = [...tls.volumes, ...(init?.volumes ?? [])];
   return {

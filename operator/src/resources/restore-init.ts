@@ -28,14 +28,18 @@ export const restoreInit = z
         credentialsSecret: z.string(),
         caSecret: z.string().optional(),
       })
-      .strict(),
+      .strict()
+      .optional(),
+    /** a volume store: the claim (in the cluster's namespace) and the folder in it; mounted read-only */
+    volume: z.object({ claimName: z.string(), path: z.string() }).strict().optional(),
     /** undefined: the objects are plaintext */
     keySecret: z.string().optional(),
     chain: z.object({ namespace: z.string(), cluster: z.string(), clusterId: z.string(), revision: z.number().int().positive() }).strict().optional(),
     object: z.string().optional(),
   })
   .strict()
-  .refine((r) => (r.chain === undefined) !== (r.object === undefined), { message: 'exactly one of chain or object' });
+  .refine((r) => (r.chain === undefined) !== (r.object === undefined), { message: 'exactly one of chain or object' })
+  .refine((r) => (r.s3 === undefined) !== (r.volume === undefined), { message: 'exactly one of s3 or volume' });
 
 export type RestoreInit = z.infer<typeof restoreInit>;
 
@@ -57,22 +61,63 @@ export function restoreInitOf(annotations: Record<string, string> | undefined): 
 
 const KEY_DIR = '/etc/etcd/restore-key';
 const CA_DIR = '/etc/etcd/restore-ca';
+/** where a volume store's claim is mounted (read-only) in the restore's containers */
+export const STORE_DIR = '/etc/etcd/restore-store';
+
+type StoreOf = Pick<RestoreInit, 's3' | 'volume'>;
+
+/** The `backup restore` flags that name the store (`--store` and the S3 flags). */
+export function storeArgs(r: StoreOf): string[] {
+  if (r.volume) return [`--store=${STORE_DIR}${r.volume.path.replace(/^\/+|\/+$/g, '') ? `/${r.volume.path.replace(/^\/+|\/+$/g, '')}` : ''}`];
+  const s3 = r.s3!;
+  return [
+    `--store=s3://${s3.bucket}${s3.prefix ? `/${s3.prefix.replace(/^\/+|\/+$/g, '')}` : ''}`,
+    ...(s3.endpoint ? [`--s3-endpoint=${s3.endpoint}`] : []),
+    `--s3-region=${s3.region}`,
+    `--s3-path-style=${String(s3.forcePathStyle)}`,
+    ...(s3.caSecret ? [`--s3-ca=${CA_DIR}/ca.crt`] : []),
+  ];
+}
+
+/** The volumes, mounts and variables a container running `backup restore` needs for the store and key. */
+export function storeAccess(r: StoreOf & { keySecret?: string | undefined }): { volumes: Obj[]; mounts: Obj[]; env: Obj[]; keyArg: string } {
+  const volumes: Obj[] = [];
+  const mounts: Obj[] = [];
+  const env: Obj[] = [];
+  if (r.keySecret) {
+    volumes.push({ name: 'restore-key', secret: { secretName: r.keySecret } });
+    mounts.push({ name: 'restore-key', mountPath: KEY_DIR, readOnly: true });
+  }
+  if (r.s3?.caSecret) {
+    volumes.push({ name: 'restore-ca', secret: { secretName: r.s3.caSecret } });
+    mounts.push({ name: 'restore-ca', mountPath: CA_DIR, readOnly: true });
+  }
+  if (r.volume) {
+    volumes.push({ name: 'restore-store', persistentVolumeClaim: { claimName: r.volume.claimName, readOnly: true } });
+    mounts.push({ name: 'restore-store', mountPath: STORE_DIR, readOnly: true });
+  }
+  if (r.s3) {
+    const secretKey = (key: string, optional = false): Obj => ({ secretKeyRef: { name: r.s3!.credentialsSecret, key, ...(optional ? { optional: true } : {}) } });
+    env.push(
+      { name: 'AWS_ACCESS_KEY_ID', valueFrom: secretKey('accessKeyId') },
+      { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: secretKey('secretAccessKey') },
+      { name: 'AWS_SESSION_TOKEN', valueFrom: secretKey('sessionToken', true) },
+    );
+  }
+  return { volumes, mounts, env, keyArg: r.keySecret ? `--key-file=${KEY_DIR}` : '--no-encryption' };
+}
 
 type Obj = Record<string, unknown>;
 
 /** The init container and the volumes it needs beside the data volume. */
 export function restoreInitContainer(o: ClusterRef & { uid: string }, spec: EtcdClusterSpec, r: RestoreInit, image: string, peerScheme: string): { container: Obj; volumes: Obj[] } {
   const host = `$(POD_NAME).${names.peerService(o)}.${o.namespace}.svc`;
-  const s3 = r.s3;
+  const access = storeAccess(r);
   const args = [
     'backup',
     'restore',
-    `--store=s3://${s3.bucket}${s3.prefix ? `/${s3.prefix.replace(/^\/+|\/+$/g, '')}` : ''}`,
-    ...(s3.endpoint ? [`--s3-endpoint=${s3.endpoint}`] : []),
-    `--s3-region=${s3.region}`,
-    `--s3-path-style=${String(s3.forcePathStyle)}`,
-    ...(s3.caSecret ? [`--s3-ca=${CA_DIR}/ca.crt`] : []),
-    r.keySecret ? `--key-file=${KEY_DIR}` : '--no-encryption',
+    ...storeArgs(r),
+    access.keyArg,
     ...(r.chain ? [`--namespace=${r.chain.namespace}`, `--cluster=${r.chain.cluster}`, `--cluster-id=${r.chain.clusterId}`, `--to-revision=${r.chain.revision}`] : [`--object=${r.object!}`]),
     '--data-dir=/var/lib/etcd/data',
     '--scratch-dir=/var/lib/etcd',
@@ -84,17 +129,6 @@ export function restoreInitContainer(o: ClusterRef & { uid: string }, spec: Etcd
     '--skip-existing',
   ];
   const configKey = (key: string): Obj => ({ configMapKeyRef: { name: names.bootstrap(o), key } });
-  const secretKey = (key: string, optional = false): Obj => ({ secretKeyRef: { name: s3.credentialsSecret, key, ...(optional ? { optional: true } : {}) } });
-  const volumes: Obj[] = [];
-  const mounts: Obj[] = [{ name: o.claimTemplate ?? 'data', mountPath: '/var/lib/etcd' }];
-  if (r.keySecret) {
-    volumes.push({ name: 'restore-key', secret: { secretName: r.keySecret } });
-    mounts.push({ name: 'restore-key', mountPath: KEY_DIR, readOnly: true });
-  }
-  if (s3.caSecret) {
-    volumes.push({ name: 'restore-ca', secret: { secretName: s3.caSecret } });
-    mounts.push({ name: 'restore-ca', mountPath: CA_DIR, readOnly: true });
-  }
   return {
     container: {
       name: 'restore',
@@ -105,16 +139,14 @@ export function restoreInitContainer(o: ClusterRef & { uid: string }, spec: Etcd
         { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
         { name: 'ETCD_INITIAL_CLUSTER', valueFrom: configKey('initial-cluster') },
         { name: 'ETCD_INITIAL_CLUSTER_STATE', valueFrom: configKey('initial-cluster-state') },
-        { name: 'AWS_ACCESS_KEY_ID', valueFrom: secretKey('accessKeyId') },
-        { name: 'AWS_SECRET_ACCESS_KEY', valueFrom: secretKey('secretAccessKey') },
-        { name: 'AWS_SESSION_TOKEN', valueFrom: secretKey('sessionToken', true) },
+        ...access.env,
       ],
       // a failed restore's last lines (the object or revision at fault) reach the pod's status, which the
       // EtcdRestore controller reports
       terminationMessagePolicy: 'FallbackToLogsOnError',
       ...(spec.pod?.resources ? { resources: spec.pod.resources } : {}),
-      volumeMounts: mounts,
+      volumeMounts: [{ name: o.claimTemplate ?? 'data', mountPath: '/var/lib/etcd' }, ...access.mounts],
     },
-    volumes,
+    volumes: access.volumes,
   };
 }

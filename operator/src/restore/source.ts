@@ -1,8 +1,8 @@
 // An EtcdRestore's source, as the controller reads it: which store (from the EtcdBackup named, or given
 // inline), which Secrets it needs (credentials, CA, key), which chain or object; then, with those Secrets,
 // the target resolved once (in the operator's process, with the restore engine's planner) to one revision
-// of one chain and the objects that reach it. A volume store cannot be read by the operator (its claim
-// is mounted by pods only): such a source is refused with a message saying how to restore it by hand.
+// of one chain and the objects that reach it. A volume store is read by a pod of the operator's making
+// (resolve-pod.ts): its claim is mounted by pods only.
 import { keyringFrom, KeyError, type BackupKeyring } from '../../../etcd-node/src/backup/keys.js';
 import { openStore } from '../../../etcd-node/src/backup/store/open-store.js';
 import { StoreError } from '../../../etcd-node/src/backup/store/store.js';
@@ -15,13 +15,17 @@ import { GROUP, VERSION } from '../api/etcd-cluster.js';
 import type { EtcdRestoreSpec } from '../api/etcd-restore.js';
 import { ConfigProblem, entry, generatedKeySecret, secret } from '../backup/agent-config.js';
 import type { RestoreInit } from '../resources/restore-init.js';
-import type { Kube } from '../runtime/kube.js';
+import { KubeError, type Kube } from '../runtime/kube.js';
+import { readResolvePod, resolvePod, resolvePodName, type ResolveOwner, type ResolvePodStatus } from './resolve-pod.js';
 
 type S3 = NonNullable<EtcdBackupSpec['store']['s3']>;
 
-/** What the source is, before any Secret is read. */
+type Volume = NonNullable<EtcdBackupSpec['store']['volume']>;
+
+/** What the source is, before any Secret is read: exactly one of s3 or volume. */
 export interface SourcePlan {
-  s3: S3;
+  s3?: S3;
+  volume?: Volume;
   keySecret: string | undefined;
   chain?: { namespace: string; cluster: string; clusterId?: string };
   object?: string;
@@ -35,13 +39,7 @@ export interface Resolved {
   objects: string[];
 }
 
-const VOLUME_BY_HAND =
-  'a volume store is read by pods only (the operator cannot mount its claim): restore it with `etcd-node backup restore --store <folder>` in a pod that mounts the claim, or copy the objects to S3';
-
-/**
- * The source's plan, or the objects it needs that do not exist (["EtcdBackup ns/x"]). A source the
- * operator cannot restore (a volume store) is a ConfigProblem.
- */
+/** The source's plan, or the objects it needs that do not exist (["EtcdBackup ns/x"]). */
 export async function planSource(kube: Kube, namespace: string, spec: EtcdRestoreSpec): Promise<{ plan?: SourcePlan; missing: string[] }> {
   const src = spec.source;
   let plan: SourcePlan;
@@ -51,29 +49,33 @@ export async function planSource(kube: Kube, namespace: string, spec: EtcdRestor
     const parsed = etcdBackupSpec.safeParse(eb.spec);
     if (!parsed.success) throw new ConfigProblem('InvalidSource', `EtcdBackup ${namespace}/${src.backupName} has an invalid spec`);
     const b = parsed.data;
-    if (!b.store.s3) throw new ConfigProblem('UnsupportedSource', `EtcdBackup ${namespace}/${src.backupName}: ${VOLUME_BY_HAND}`);
     plan = {
-      s3: b.store.s3,
+      ...storeOf(b.store),
       keySecret: b.encryption.disabled === true ? undefined : (b.encryption.keySecret ?? generatedKeySecret(src.backupName)),
       chain: { namespace, cluster: b.clusterName },
     };
   } else if (src.store !== undefined) {
-    if (!src.store.store.s3) throw new ConfigProblem('UnsupportedSource', `spec.source.store: ${VOLUME_BY_HAND}`);
     plan = {
-      s3: src.store.store.s3,
+      ...storeOf(src.store.store),
       keySecret: src.store.encryption.disabled === true ? undefined : src.store.encryption.keySecret,
       chain: { namespace: src.store.clusterNamespace ?? namespace, cluster: src.store.clusterName, ...(src.store.clusterId ? { clusterId: src.store.clusterId } : {}) },
     };
   } else {
     const snap = src.snapshot!;
-    if (!snap.store.s3) throw new ConfigProblem('UnsupportedSource', `spec.source.snapshot: ${VOLUME_BY_HAND}`);
-    plan = { s3: snap.store.s3, keySecret: snap.encryption?.disabled === true ? undefined : snap.encryption?.keySecret, object: snap.object };
+    plan = { ...storeOf(snap.store), keySecret: snap.encryption?.disabled === true ? undefined : snap.encryption?.keySecret, object: snap.object };
   }
   const missing: string[] = [];
-  for (const name of [plan.s3.credentialsSecret, plan.s3.caSecret, plan.keySecret]) {
+  for (const name of [plan.s3?.credentialsSecret, plan.s3?.caSecret, plan.keySecret]) {
     if (name !== undefined && !(await kube.get(`/api/v1/namespaces/${namespace}/secrets/${name}`))) missing.push(`Secret ${namespace}/${name}`);
   }
+  if (plan.volume && !(await kube.get(`/api/v1/namespaces/${namespace}/persistentvolumeclaims/${plan.volume.claimName}`))) {
+    missing.push(`PersistentVolumeClaim ${namespace}/${plan.volume.claimName}`);
+  }
   return missing.length > 0 ? { missing } : { plan, missing };
+}
+
+function storeOf(store: { s3?: S3 | undefined; volume?: Volume | undefined }): { s3: S3 } | { volume: Volume } {
+  return store.s3 ? { s3: store.s3 } : { volume: store.volume! };
 }
 
 function targetOf(spec: EtcdRestoreSpec): RestoreTarget {
@@ -88,9 +90,9 @@ function targetOf(spec: EtcdRestoreSpec): RestoreTarget {
  * An unreachable target or a corrupt chain is a ConfigProblem (terminal); a store that does not answer
  * is thrown as it is (the controller retries).
  */
-export async function resolveSource(kube: Kube, namespace: string, spec: EtcdRestoreSpec, plan: SourcePlan): Promise<Resolved> {
-  const creds = await secret(kube, namespace, plan.s3.credentialsSecret);
-  const ca = plan.s3.caSecret ? entry(await secret(kube, namespace, plan.s3.caSecret), namespace, plan.s3.caSecret, 'ca.crt') : undefined;
+export async function resolveSource(kube: Kube, restore: ResolveOwner, spec: EtcdRestoreSpec, plan: SourcePlan): Promise<Resolved | { pending: string }> {
+  const namespace = restore.namespace;
+  // the key is checked here whichever store it is for: a wrong Secret is named before any pod runs
   let keys: BackupKeyring | undefined;
   if (plan.keySecret) {
     const d = await secret(kube, namespace, plan.keySecret);
@@ -101,19 +103,23 @@ export async function resolveSource(kube: Kube, namespace: string, spec: EtcdRes
       throw err;
     }
   }
+  if (plan.volume) return resolveInPod(kube, restore, spec, { ...plan, volume: plan.volume });
+  const s3 = plan.s3!;
+  const creds = await secret(kube, namespace, s3.credentialsSecret);
+  const ca = s3.caSecret ? entry(await secret(kube, namespace, s3.caSecret), namespace, s3.caSecret, 'ca.crt') : undefined;
   const store = openStore({
     s3: {
-      ...(plan.s3.endpoint ? { endpoint: plan.s3.endpoint } : {}),
-      bucket: plan.s3.bucket,
-      region: plan.s3.region,
-      forcePathStyle: plan.s3.forcePathStyle,
-      accessKeyId: entry(creds, namespace, plan.s3.credentialsSecret, 'accessKeyId').toString(),
-      secretAccessKey: entry(creds, namespace, plan.s3.credentialsSecret, 'secretAccessKey').toString(),
+      ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+      bucket: s3.bucket,
+      region: s3.region,
+      forcePathStyle: s3.forcePathStyle,
+      accessKeyId: entry(creds, namespace, s3.credentialsSecret, 'accessKeyId').toString(),
+      secretAccessKey: entry(creds, namespace, s3.credentialsSecret, 'secretAccessKey').toString(),
       ...(creds['sessionToken'] ? { sessionToken: Buffer.from(creds['sessionToken'], 'base64').toString() } : {}),
       ...(ca ? { ca } : {}),
     },
   });
-  const prefix = plan.s3.prefix.replace(/^\/+|\/+$/g, '');
+  const prefix = s3.prefix.replace(/^\/+|\/+$/g, '');
   try {
     if (plan.object !== undefined) {
       const name = prefix && !plan.object.startsWith(`${prefix}/`) ? `${prefix}/${plan.object}` : plan.object;
@@ -124,7 +130,7 @@ export async function resolveSource(kube: Kube, namespace: string, spec: EtcdRes
     const p = await planBackupRestore({ store, keys, location: { prefix, namespace: plan.chain!.namespace, cluster: plan.chain!.cluster }, ...(plan.chain!.clusterId ? { clusterId: plan.chain!.clusterId } : {}) }, targetOf(spec));
     return { revision: p.revision, time: p.time, clusterId: p.clusterId, objects: [p.full.name, ...p.deltas.map((d) => d.name)] };
   } catch (err) {
-    if (err instanceof RestoreError) throw new ConfigProblem(err.code === 'Unreachable' ? 'TargetUnreachable' : 'ChainCorrupt', err.message);
+    if (err instanceof RestoreError) throw new ConfigProblem(reasonOf(err.code), err.message);
     if (err instanceof StoreError && (err.code === 'NoSuchBucket' || err.code === 'AccessDenied' || err.code === 'InvalidConfig')) throw new ConfigProblem(`Store${err.code}`, err.message);
     throw err;
   } finally {
@@ -132,20 +138,65 @@ export async function resolveSource(kube: Kube, namespace: string, spec: EtcdRes
   }
 }
 
+/** The EtcdRestore's Failed reason for a restore engine's error code. */
+function reasonOf(code: string): string {
+  if (code === 'Unreachable') return 'TargetUnreachable';
+  if (code === 'NotFound') return 'SnapshotNotFound';
+  if (code === 'NoSuchBucket' || code === 'AccessDenied' || code === 'InvalidConfig') return `Store${code}`;
+  if (code === 'Corrupt' || code === 'HashMismatch' || code === 'NotASnapshot') return 'ChainCorrupt';
+  return 'ResolveFailed';
+}
+
+/** A volume store's target, resolved by the EtcdRestore's resolve pod: made when missing, read when
+ *  done, deleted after. Every outcome of a finished pod is terminal: a volume has no outage to wait out. */
+async function resolveInPod(kube: Kube, restore: ResolveOwner, spec: EtcdRestoreSpec, plan: SourcePlan & { volume: Volume }): Promise<Resolved | { pending: string }> {
+  const path = `/api/v1/namespaces/${restore.namespace}/pods/${resolvePodName(restore.name)}`;
+  const pod = await kube.get<ResolvePodStatus>(path);
+  if (pod && !pod.metadata.ownerReferences?.some((r) => r.uid === restore.uid)) {
+    // left by an earlier EtcdRestore of the same name: its answer is not this one's
+    await kube.delete(path);
+    return { pending: `removing the resolve pod an earlier EtcdRestore ${restore.name} left` };
+  }
+  if (!pod) {
+    await kube.create(
+      `/api/v1/namespaces/${restore.namespace}/pods`,
+      resolvePod(restore, spec, { volume: plan.volume, keySecret: plan.keySecret, ...(plan.chain ? { chain: plan.chain } : {}), ...(plan.object !== undefined ? { object: plan.object } : {}) }),
+    );
+    return { pending: `resolving the target in pod ${resolvePodName(restore.name)} (it mounts the claim ${plan.volume.claimName} read-only)` };
+  }
+  const out = readResolvePod(pod);
+  if (out.kind === 'pending') return { pending: out.message };
+  await kube.delete(path).catch((err: unknown) => {
+    if (!(err instanceof KubeError && err.status === 404)) throw err;
+  });
+  if (out.kind === 'error') throw new ConfigProblem(reasonOf(out.code), out.message);
+  const p = out.plan;
+  if (p.object !== undefined) return { revision: 0, time: 0, clusterId: '', objects: [p.object] };
+  if (typeof p.revision !== 'number' || typeof p.full !== 'string' || typeof p.clusterId !== 'string') {
+    throw new ConfigProblem('ResolveFailed', `pod ${resolvePodName(restore.name)} gave a plan without a revision, full snapshot or cluster id`);
+  }
+  return { revision: p.revision, time: p.time ? Date.parse(p.time) : 0, clusterId: p.clusterId, objects: [p.full, ...(p.deltas ?? [])] };
+}
+
 /** The EtcdCluster's restore annotation for a resolved source. */
 export function restoreInitFor(restore: { name: string; uid: string }, plan: SourcePlan, r: Resolved): RestoreInit {
+  const s3 = plan.s3;
   return {
     restore: restore.name,
     uid: restore.uid,
-    s3: {
-      ...(plan.s3.endpoint ? { endpoint: plan.s3.endpoint } : {}),
-      bucket: plan.s3.bucket,
-      prefix: plan.s3.prefix.replace(/^\/+|\/+$/g, ''),
-      region: plan.s3.region,
-      forcePathStyle: plan.s3.forcePathStyle,
-      credentialsSecret: plan.s3.credentialsSecret,
-      ...(plan.s3.caSecret ? { caSecret: plan.s3.caSecret } : {}),
-    },
+    ...(s3
+      ? {
+          s3: {
+            ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+            bucket: s3.bucket,
+            prefix: s3.prefix.replace(/^\/+|\/+$/g, ''),
+            region: s3.region,
+            forcePathStyle: s3.forcePathStyle,
+            credentialsSecret: s3.credentialsSecret,
+            ...(s3.caSecret ? { caSecret: s3.caSecret } : {}),
+          },
+        }
+      : { volume: { claimName: plan.volume!.claimName, path: plan.volume!.path.replace(/^\/+|\/+$/g, '') } }),
     ...(plan.keySecret ? { keySecret: plan.keySecret } : {}),
     ...(plan.object !== undefined ? { object: r.objects[0]! } : { chain: { namespace: plan.chain!.namespace, cluster: plan.chain!.cluster, clusterId: r.clusterId, revision: r.revision } }),
   };

@@ -107,7 +107,13 @@ export class EtcdRestoreController {
           break;
         }
         try {
-          const r = await resolveSource(this.kube, namespace, spec, plan);
+          const r = await resolveSource(this.kube, { name, namespace, uid: er.metadata.uid ?? '' }, spec, plan);
+          if ('pending' in r) {
+            // a volume store: its resolve pod runs
+            message = r.pending;
+            requeueAfterMs = 2000;
+            break;
+          }
           if (r.revision > 0) {
             status.restoredRevision = r.revision;
             status.restoredTime = iso(r.time);
