@@ -4,6 +4,7 @@
 // --resync-seconds (level-triggered). With --leader-elect (default) only the holder of the Lease
 // `etcd-operator` reconciles. /metrics, /healthz and /readyz on --metrics-address. SIGINT/SIGTERM
 // finish the reconciles in flight, give the lease up, and exit.
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { EtcdBackupController } from '../controllers/etcdbackup/controller.js';
@@ -25,13 +26,31 @@ export const USAGE = `usage: etcd-operator [flags]              the operator (be
 operator flags:
   --kubeconfig FILE               kubeconfig to use (default: in-cluster config, else ~/.kube/config)
   --namespace NS                  watch only this namespace (default: all)
-  --metrics-address HOST:PORT     /metrics, /healthz, /readyz (default :8080; "0" disables)
+  --metrics-address HOST:PORT     /metrics, /healthz, /readyz ("0" disables; default :8080 in a pod,
+                                  where the kubelet probes the pod's address, else 127.0.0.1:8080)
   --leader-elect BOOL             only the holder of the Lease reconciles (default true)
-  --leader-election-namespace NS  where the Lease lives (default: --namespace, else default)
+  --leader-election-namespace NS  where the Lease lives (default: --namespace, else the pod's own
+                                  namespace in a cluster, else default)
   --resync-seconds N              list every EtcdCluster and EtcdBackup again this often (default 30)
   --agent-image IMAGE             the image backup agents run (default: ETCD_TS_AGENT_IMAGE, else
                                   ghcr.io/etcd-ts/etcd-operator:<this version>)
 `;
+
+const SA_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/** Running in a pod: the kubelet's service variables are set. */
+function inPod(): boolean {
+  return process.env['KUBERNETES_SERVICE_HOST'] !== undefined;
+}
+
+/** The namespace of the operator's own pod (its service account's), when it runs in one. */
+function ownNamespace(): string | undefined {
+  try {
+    return readFileSync(SA_NAMESPACE, 'utf8').trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export async function managerMain(argv: string[]): Promise<number> {
   let args;
@@ -41,7 +60,7 @@ export async function managerMain(argv: string[]): Promise<number> {
       options: {
         kubeconfig: { type: 'string' },
         namespace: { type: 'string' },
-        'metrics-address': { type: 'string', default: ':8080' },
+        'metrics-address': { type: 'string' },
         'leader-elect': { type: 'string', default: 'true' },
         'leader-election-namespace': { type: 'string' },
         'resync-seconds': { type: 'string', default: '30' },
@@ -72,9 +91,11 @@ export async function managerMain(argv: string[]): Promise<number> {
   const metrics = new OperatorMetrics();
   const elector =
     args['leader-elect'] === 'true'
-      ? new LeaderElector(kube, args['leader-election-namespace'] ?? args.namespace ?? 'default', 'etcd-operator', `${hostname()}-${process.pid}`, log)
+      ? new LeaderElector(kube, args['leader-election-namespace'] ?? args.namespace ?? ownNamespace() ?? 'default', 'etcd-operator', `${hostname()}-${process.pid}`, log)
       : undefined;
-  const server = args['metrics-address'] === '0' ? undefined : await serveMetrics(args['metrics-address'], metrics, () => elector?.isLeader ?? true);
+  // outside a pod the operator is someone's process on a workstation: its metrics stay on loopback
+  const metricsAddress = args['metrics-address'] ?? (inPod() ? ':8080' : '127.0.0.1:8080');
+  const server = metricsAddress === '0' ? undefined : await serveMetrics(metricsAddress, metrics, () => elector?.isLeader ?? true);
 
   const recorder = new EventRecorder(kube, 'etcd-operator', log);
   const clusterController = new EtcdClusterController(kube, log, recorder);
