@@ -4,7 +4,7 @@
 #   .tools/k8s-<v>/{kube-apiserver,kube-controller-manager,kubectl}
 #   .tools/k8s-node-<v>/{kubelet,kubeadm,kube-scheduler,kube-proxy,kube-apiserver,kube-controller-manager,kubectl}
 #                                    (what a kind node image needs: test/kind/)
-#   .tools/kind-<v>/{kind,crictl,coredns,etcd,local-path-provisioner}
+#   .tools/kind-<v>/{kind,crictl,coredns,etcd,local-path-provisioner,containerd,ctr,containerd-shim-runc-v2}
 #                                    (kind itself and the programs of the images a kind node expects)
 #   .tools/etcd-<v>/{etcd,etcdctl,etcdutl}
 #   .tools/benchmark-<v>/benchmark
@@ -102,7 +102,9 @@ build_minio() {
 
 # kind and what its node needs that no registry can give here: crictl for the base image, and the
 # programs of the images kubeadm and kind expect inside the node (CoreDNS and etcd at the versions
-# kubeadm $K8S_VERSION names, rancher's local-path-provisioner). Versions: scripts/tools-versions.env.
+# kubeadm $K8S_VERSION names, rancher's local-path-provisioner), and containerd 2 (Debian bookworm's
+# containerd is 1.6: its ctr has no `ctr info`, which kind build node-image runs, and kubelets from
+# 1.38 drop containerd 1.x). Versions: scripts/tools-versions.env.
 build_kind() {
   local out="$TOOLS/kind-$KIND_VERSION"
   [ -f "$out/.stamp" ] && { echo "build-tools: kind $KIND_VERSION and node programs: cached in $out"; return; }
@@ -119,8 +121,22 @@ build_kind() {
   (cd "$dir" && echo "build-tools: building etcd $KIND_ETCD_VERSION" &&
     nice go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3)
   rm -rf "$dir"
+  build_containerd "$out"
   touch "$out/.stamp"
   echo "build-tools: kind $KIND_VERSION and node programs built in $((SECONDS - start)) s"
+}
+
+build_containerd() {
+  local out="$1" c
+  [ -x "$out/containerd-shim-runc-v2" ] && return
+  local dir; dir="$(scratch github.com/containerd/containerd/v2 "$CONTAINERD_VERSION")"
+  for c in containerd ctr containerd-shim-runc-v2; do
+    echo "build-tools: building $c $CONTAINERD_VERSION"
+    (cd "$dir" && nice go build -trimpath -tags no_btrfs,no_devmapper,no_zfs \
+      -ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=$CONTAINERD_VERSION" \
+      -o "$out/$c" "github.com/containerd/containerd/v2/cmd/$c")
+  done
+  rm -rf "$dir"
 }
 
 case "$what" in

@@ -47,11 +47,12 @@ rootfs etcd-ts-kind/rootfs:bookworm systemd,systemd-sysv,dbus,containerd,runc,co
 rootfs etcd-ts-kind/small:bookworm iptables,nftables,conntrack,ca-certificates
 
 # 2. the base image (tag from the content of test/kind/base and crictl, so a change rebuilds it)
-BASE_HASH="$( (cat test/kind/base/*; cat "$KT/crictl") | sha256sum | cut -c1-12)"
+BASE_HASH="$( (cat test/kind/base/*; cat "$KT/crictl" "$KT/containerd" "$KT/ctr") | sha256sum | cut -c1-12)"
 BASE_IMAGE="etcd-ts-kind/base:$BASE_HASH"
 if has_image "$BASE_IMAGE"; then step "$BASE_IMAGE: exists"; else
   s=$SECONDS
-  cp -r test/kind/base "$WORK/base" && cp "$KT/crictl" "$WORK/base/crictl"
+  cp -r test/kind/base "$WORK/base"
+  cp "$KT/crictl" "$KT/containerd" "$KT/ctr" "$KT/containerd-shim-runc-v2" "$WORK/base/"
   docker build -q -t "$BASE_IMAGE" "$WORK/base" >/dev/null
   step "$BASE_IMAGE built in $((SECONDS - s)) s"
 fi
@@ -103,7 +104,10 @@ if ! has_image "$KINDNETD_TAG"; then
   step "$KINDNETD_TAG: placeholder"
 fi
 
-# 4. the node image
+# 4. the node image (kind's build runs `docker exec --privileged`: see test/kind/docker-shim/docker)
+if ! docker run --rm --privileged etcd-ts-kind/small:bookworm true >/dev/null 2>&1; then
+  export PATH="$ROOT/test/kind/docker-shim:$PATH"
+fi
 if has_image "$KIND_NODE_IMAGE" && [ "$(docker image inspect -f '{{index .Config.Labels "etcd-ts.base"}}' "$KIND_NODE_IMAGE")" = "$BASE_IMAGE" ]; then
   step "$KIND_NODE_IMAGE: exists"
 else
@@ -120,6 +124,8 @@ else
     local name="$1"; shift
     local d="$WORK/archive-$name"; mkdir -p "$d"
     docker save "$@" | tar -C "$d" -x
+    # docker save writes Docker Hub names short (kindest/x); kind looks for docker.io/kindest/x
+    sed -i 's#"kindest/#"docker.io/kindest/#g' "$d/repositories" "$d/manifest.json"
     (cd "$d" && tar -cf "$rel/server/bin/$name.tar" repositories manifest.json $(ls | grep -v -x -e repositories -e manifest.json))
     rm -rf "$d"
   }
