@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Creates (or reuses) the kind cluster the kind suites run on, from the locally built node image
+# (test/kind/build-images.sh, run first; what exists is reused). Writes its kubeconfig to
+# $KIND_KUBECONFIG (default tmp/kind/kubeconfig). Env: KIND_CLUSTER (default etcd-ts),
+# KIND_NODE_IMAGE. Delete with: .tools/kind-<v>/kind delete cluster --name etcd-ts
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+. scripts/tools-versions.env
+KIND="$PWD/.tools/kind-$KIND_VERSION/kind"
+CLUSTER="${KIND_CLUSTER:-etcd-ts}"
+export KIND_NODE_IMAGE="${KIND_NODE_IMAGE:-etcd-ts-kind/node:$K8S_VERSION}"
+KUBECONFIG_OUT="${KIND_KUBECONFIG:-$PWD/tmp/kind/kubeconfig}"
+mkdir -p "$(dirname "$KUBECONFIG_OUT")"
+
+bash test/kind/build-images.sh
+# kind starts its nodes with `docker run --privileged`; where the engine cannot grant that (this
+# machine: no CAP_SYS_RESOURCE in its bounding set), test/kind/docker-shim/docker stands in for docker.
+if ! docker run --rm --privileged etcd-ts-kind/small:bookworm true >/dev/null 2>&1; then
+  echo "kind-up: this Docker cannot start --privileged containers; kind runs through test/kind/docker-shim"
+  export PATH="$PWD/test/kind/docker-shim:$PATH"
+fi
+s=$SECONDS
+if "$KIND" get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+  echo "kind-up: cluster $CLUSTER exists"
+  "$KIND" get kubeconfig --name "$CLUSTER" > "$KUBECONFIG_OUT"
+else
+  "$KIND" create cluster --name "$CLUSTER" --image "$KIND_NODE_IMAGE" \
+    --config test/kind/kind-config.yaml --kubeconfig "$KUBECONFIG_OUT" --wait 5m
+  echo "kind-up: cluster $CLUSTER created in $((SECONDS - s)) s"
+fi
+echo "kind-up: KUBECONFIG=$KUBECONFIG_OUT"
