@@ -9,8 +9,10 @@
 #   .tools/etcd-<v>/{etcd,etcdctl,etcdutl}
 #   .tools/benchmark-<v>/benchmark
 #   .tools/minio-<v>/minio           (the S3-compatible server of the backup suites)
+#   .tools/helm-<v>/helm             (helm lint/template of charts/etcd-operator in npm test)
+#   .tools/actionlint-<v>/actionlint (checks .github/workflows/ in npm test)
 # A folder with its .stamp is complete and is reused; a version bump (scripts/tools-versions.env) builds
-# the new one. Usage: scripts/build-tools.sh [all|k8s|k8s-node|kind|etcd|benchmark|minio]
+# the new one. Usage: scripts/build-tools.sh [all|k8s|k8s-node|kind|etcd|benchmark|minio|helm|actionlint]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/tools-versions.env
@@ -139,13 +141,29 @@ build_containerd() {
   rm -rf "$dir"
 }
 
+# A single command installed from its module path at a version: $1 tool name, $2 version, $3 package.
+build_go_install() {
+  local name="$1" v="$2" pkg="$3" out="$TOOLS/$1-$2"
+  [ -f "$out/.stamp" ] && { echo "build-tools: $name $v: cached in $out"; return; }
+  local start=$SECONDS
+  mkdir -p "$out"
+  echo "build-tools: building $name $v"
+  GOBIN="$out" nice go install -trimpath -ldflags "-s -w" "$pkg@$v"
+  touch "$out/.stamp"
+  echo "build-tools: $name $v built in $((SECONDS - start)) s"
+}
+build_helm() { build_go_install helm "$HELM_VERSION" helm.sh/helm/v4/cmd/helm; }
+build_actionlint() { build_go_install actionlint "$ACTIONLINT_VERSION" github.com/rhysd/actionlint/cmd/actionlint; }
+
 case "$what" in
-  all) build_k8s; build_etcd; build_benchmark; build_minio ;;
+  all) build_k8s; build_etcd; build_benchmark; build_minio; build_helm; build_actionlint ;;
+  helm) build_helm ;;
+  actionlint) build_actionlint ;;
   minio) build_minio ;;
   k8s) build_k8s ;;
   k8s-node) build_k8s k8s-node ;;
   kind) build_kind ;;
   etcd) build_etcd ;;
   benchmark) build_benchmark ;;
-  *) echo "usage: $0 [all|k8s|k8s-node|kind|etcd|benchmark|minio]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|k8s|k8s-node|kind|etcd|benchmark|minio|helm|actionlint]" >&2; exit 2 ;;
 esac

@@ -1,11 +1,12 @@
 // Runs every test that needs no Kubernetes: unit tests beside the code (etcd-node/src/**/*.test.ts) and
-// the suites under test/ that drive real processes (compat, durability, cluster, backup). Extra arguments are
+// the suites under test/ that drive real processes (compat, durability, cluster, backup) and the chart and
+// manifest checks (test/deploy: helm, kubectl kustomize, actionlint when built). Extra arguments are
 // test files or folders to run instead. The server under test is the built one (npm test builds first).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
-const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['etcd-node/src', 'operator/src', 'test/node', 'test/compat', 'test/durability', 'test/cluster', 'test/bench', 'test/backup'];
+const roots = process.argv.slice(2).length > 0 ? process.argv.slice(2) : ['etcd-node/src', 'operator/src', 'test/node', 'test/compat', 'test/durability', 'test/cluster', 'test/bench', 'test/backup', 'test/deploy'];
 
 function collect(p, out) {
   let st;
