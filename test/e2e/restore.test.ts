@@ -90,6 +90,16 @@ async function waitPhase(name: string, phase: string, timeoutMs = 180_000): Prom
   );
 }
 
+/** A restore to a revision no chain reaches: Failed with TargetUnreachable naming it, no cluster made. */
+async function failsUnreachable(name: string, source: string, cluster: string, timeoutMs: number): Promise<void> {
+  assert.equal((await kubectl(['apply', '-f', '-'], restoreYaml(name, source, '{revision: 999999999}', cluster))).code, 0);
+  const s = await waitPhase(name, 'Failed', timeoutMs);
+  const failed = s.conditions?.find((c) => c.type === 'Failed');
+  assert.equal(failed?.reason, 'TargetUnreachable');
+  assert.match(failed.message, /999999999/);
+  assert.notEqual((await kubectl(['get', 'etcdcluster', cluster, '-n', NS])).code, 0, 'no EtcdCluster for a failed restore');
+}
+
 async function deleteCluster(name: string): Promise<void> {
   await kubectl(['delete', 'etcdcluster', name, '-n', NS, '--wait=true']);
   await eventually(`the pods of ${name} to go`, async () => ((await podIPs(name)).length === 0 ? true : undefined), 60_000);
@@ -272,12 +282,7 @@ describe('EtcdRestore: new clusters from the backups', () => {
   });
 
   it('bad input: a revision the chain does not reach fails and creates nothing; a missing EtcdBackup waits, naming it', async () => {
-    assert.equal((await kubectl(['apply', '-f', '-'], restoreYaml('r-far', '{backupName: main}', '{revision: 999999999}', 'db-far'))).code, 0);
-    const s = await waitPhase('r-far', 'Failed', 60_000);
-    const failed = s.conditions?.find((c) => c.type === 'Failed');
-    assert.equal(failed?.reason, 'TargetUnreachable');
-    assert.match(failed.message, /999999999/);
-    assert.notEqual((await kubectl(['get', 'etcdcluster', 'db-far', '-n', NS])).code, 0, 'no EtcdCluster for a failed restore');
+    await failsUnreachable('r-far', '{backupName: main}', 'db-far', 60_000);
     const ev = await kubectl(['get', 'events', '-n', NS, '--field-selector', 'involvedObject.name=r-far', '-o', 'jsonpath={.items[*].type}/{.items[*].reason}']);
     assert.match(ev.stdout, /Warning.*TargetUnreachable/);
 
@@ -322,12 +327,7 @@ describe('EtcdRestore: new clusters from the backups', () => {
     await deleteCluster('db-vol');
 
     // what the resolve pod finds wrong reaches the EtcdRestore as it would from S3: reason and message
-    assert.equal((await kubectl(['apply', '-f', '-'], restoreYaml('r-vol-far', '{backupName: vol}', '{revision: 999999999}', 'db-vol-far'))).code, 0);
-    const far = await waitPhase('r-vol-far', 'Failed', 90_000);
-    const failed = far.conditions?.find((c) => c.type === 'Failed');
-    assert.equal(failed?.reason, 'TargetUnreachable');
-    assert.match(failed.message, /999999999/);
-    assert.notEqual((await kubectl(['get', 'etcdcluster', 'db-vol-far', '-n', NS])).code, 0, 'no EtcdCluster for a failed restore');
+    await failsUnreachable('r-vol-far', '{backupName: vol}', 'db-vol-far', 90_000);
     await eventually('the failed resolve pod to be deleted', async () => ((await kubectl(['get', 'pod', 'r-vol-far-resolve', '-n', NS])).code !== 0 ? true : undefined), 30_000);
     await kubectl(['delete', 'etcdbackup', 'vol', '-n', NS, '--wait=true']);
   });

@@ -77,7 +77,7 @@ describe('container images', { skip }, () => {
 
   before(async () => {
     if (missing !== undefined) throw new Error(`${missing} (CI=true: .ci/run builds the images first)`);
-    [port] = await freePorts(1);
+    port = (await freePorts(1))[0]!;
     assert.equal((await docker(['volume', 'create', volume])).code, 0);
   });
   after(async () => {

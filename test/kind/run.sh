@@ -7,11 +7,7 @@
 #   ETCD_TS_KIND_SETUP   a command run once the cluster is up, with KUBECONFIG set (e.g. helm install)
 #   ETCD_TS_KIND_TESTS   more test files to run after test/kind/*.test.ts (e.g. test/e2e/*.test.ts)
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-. scripts/tools-versions.env
-KIND="$PWD/.tools/kind-$KIND_VERSION/kind"
-CLUSTER="${KIND_CLUSTER:-etcd-ts}"
-export KIND_KUBECONFIG="${KIND_KUBECONFIG:-$PWD/tmp/kind/kubeconfig}"
+. "$(dirname "$0")/env.sh"
 T0=$SECONDS
 bash test/kind/up.sh
 cleanup() {

@@ -4,12 +4,9 @@
 # $KIND_KUBECONFIG (default tmp/kind/kubeconfig). Env: KIND_CLUSTER (default etcd-ts),
 # KIND_NODE_IMAGE. Delete with: .tools/kind-<v>/kind delete cluster --name etcd-ts
 set -euo pipefail
-cd "$(dirname "$0")/../.."
-. scripts/tools-versions.env
-KIND="$PWD/.tools/kind-$KIND_VERSION/kind"
-CLUSTER="${KIND_CLUSTER:-etcd-ts}"
+. "$(dirname "$0")/env.sh"
 export KIND_NODE_IMAGE="${KIND_NODE_IMAGE:-etcd-ts-kind/node:$K8S_VERSION}"
-KUBECONFIG_OUT="${KIND_KUBECONFIG:-$PWD/tmp/kind/kubeconfig}"
+KUBECONFIG_OUT="$KIND_KUBECONFIG"
 mkdir -p "$(dirname "$KUBECONFIG_OUT")"
 
 bash test/kind/build-images.sh

@@ -79,6 +79,27 @@ export function checkSpec(eb: EtcdBackup): { spec: EtcdBackupSpec; schedule: Ful
   return { spec, schedule, deltaPeriodMs, deltaMaxBytes, ...(spec.retention.maxAge ? { maxAgeMs: parseDuration(spec.retention.maxAge) } : {}) };
 }
 
+/** An S3 store's connection settings from its spec and its Secrets (credentials, CA), and what was read
+ *  (so a caller can tell when it changed). */
+export async function s3Config(kube: Kube, ns: string, s3: NonNullable<EtcdBackupSpec['store']['s3']>): Promise<{ config: S3StoreConfig; read: unknown[] }> {
+  const creds = await secret(kube, ns, s3.credentialsSecret);
+  const ca = s3.caSecret ? entry(await secret(kube, ns, s3.caSecret), ns, s3.caSecret, 'ca.crt') : undefined;
+  const sessionToken = creds['sessionToken'] === undefined ? undefined : Buffer.from(creds['sessionToken'], 'base64').toString();
+  return {
+    config: {
+      ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+      bucket: s3.bucket,
+      region: s3.region,
+      forcePathStyle: s3.forcePathStyle,
+      accessKeyId: entry(creds, ns, s3.credentialsSecret, 'accessKeyId').toString(),
+      secretAccessKey: entry(creds, ns, s3.credentialsSecret, 'secretAccessKey').toString(),
+      ...(sessionToken ? { sessionToken } : {}),
+      ...(ca ? { ca } : {}),
+    },
+    read: [creds, ca?.toString('base64')],
+  };
+}
+
 export async function resolveAgent(kube: Kube, eb: EtcdBackup, volumeMount: string): Promise<ResolvedAgent> {
   const ns = eb.metadata.namespace;
   const { spec, schedule, deltaPeriodMs, deltaMaxBytes, maxAgeMs } = checkSpec(eb);
@@ -94,23 +115,10 @@ export async function resolveAgent(kube: Kube, eb: EtcdBackup, volumeMount: stri
   let location: ChainLocation;
   if (spec.store.s3) {
     const s3 = spec.store.s3;
-    const creds = await secret(kube, ns, s3.credentialsSecret);
-    const ca = s3.caSecret ? entry(await secret(kube, ns, s3.caSecret), ns, s3.caSecret, 'ca.crt') : undefined;
-    const sessionToken = creds['sessionToken'] === undefined ? undefined : Buffer.from(creds['sessionToken'], 'base64').toString();
-    store = {
-      s3: {
-        ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
-        bucket: s3.bucket,
-        region: s3.region,
-        forcePathStyle: s3.forcePathStyle,
-        accessKeyId: entry(creds, ns, s3.credentialsSecret, 'accessKeyId').toString(),
-        secretAccessKey: entry(creds, ns, s3.credentialsSecret, 'secretAccessKey').toString(),
-        ...(sessionToken ? { sessionToken } : {}),
-        ...(ca ? { ca } : {}),
-      },
-    };
+    const c = await s3Config(kube, ns, s3);
+    store = { s3: c.config };
+    read.push(...c.read);
     location = { prefix: s3.prefix, namespace: ns, cluster: spec.clusterName };
-    read.push(creds, ca?.toString('base64'));
   } else {
     const v = spec.store.volume!;
     store = { volume: { root: join(volumeMount, v.path) } };

@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { EtcdBackupSpec } from '../api/etcd-backup.js';
 import type { EtcdClusterSpec } from '../api/etcd-cluster.js';
+import { trimSlashes } from './names.js';
 
 type Obj = Record<string, unknown>;
 
@@ -33,8 +34,8 @@ export const agentNames = {
  */
 export function chainLease(spec: Pick<EtcdBackupSpec, 'store' | 'clusterName'>, namespace: string): string {
   const where = spec.store.s3
-    ? { endpoint: spec.store.s3.endpoint ?? '', bucket: spec.store.s3.bucket, prefix: spec.store.s3.prefix.replace(/^\/+|\/+$/g, '') }
-    : { claimName: spec.store.volume?.claimName ?? '', path: spec.store.volume?.path.replace(/^\/+|\/+$/g, '') ?? '' };
+    ? { endpoint: spec.store.s3.endpoint ?? '', bucket: spec.store.s3.bucket, prefix: trimSlashes(spec.store.s3.prefix) }
+    : { claimName: spec.store.volume?.claimName ?? '', path: trimSlashes(spec.store.volume?.path ?? '') };
   return `etcd-backup-${hashOf([where, namespace, spec.clusterName])}`;
 }
 

@@ -51,3 +51,6 @@ export function initialCluster(c: ClusterRef, n: number, scheme = 'http'): strin
 }
 
 export const quorum = (voters: number): number => Math.floor(voters / 2) + 1;
+
+/** A prefix or folder without leading and trailing slashes ("/a/b/" → "a/b"). */
+export const trimSlashes = (s: string): string => s.replace(/^\/+|\/+$/g, '');

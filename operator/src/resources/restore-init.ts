@@ -8,7 +8,18 @@
 // kubelet gives them: the pods need no API access.
 import { z } from 'zod';
 import type { EtcdClusterSpec } from '../api/etcd-cluster.js';
-import { names, PEER_PORT, type ClusterRef } from './names.js';
+import { names, PEER_PORT, trimSlashes, type ClusterRef } from './names.js';
+
+const ERROR_PREFIX = 'etcd-node backup restore: ';
+
+/** The restore command's own error line in a container's output (its last one), without the prefix. */
+export function restoreErrorLine(output: string): string | undefined {
+  return output
+    .split('\n')
+    .reverse()
+    .find((l) => l.startsWith(ERROR_PREFIX))
+    ?.slice(ERROR_PREFIX.length);
+}
 
 /** On the EtcdCluster: the RestoreInit as JSON. Set at creation, never changed. */
 export const RESTORE_ANNOTATION = 'etcdts.dev/restore';
@@ -68,10 +79,10 @@ type StoreOf = Pick<RestoreInit, 's3' | 'volume'>;
 
 /** The `backup restore` flags that name the store (`--store` and the S3 flags). */
 export function storeArgs(r: StoreOf): string[] {
-  if (r.volume) return [`--store=${STORE_DIR}${r.volume.path.replace(/^\/+|\/+$/g, '') ? `/${r.volume.path.replace(/^\/+|\/+$/g, '')}` : ''}`];
+  if (r.volume) return [`--store=${[STORE_DIR, trimSlashes(r.volume.path)].filter(Boolean).join('/')}`];
   const s3 = r.s3!;
   return [
-    `--store=s3://${s3.bucket}${s3.prefix ? `/${s3.prefix.replace(/^\/+|\/+$/g, '')}` : ''}`,
+    `--store=s3://${[s3.bucket, trimSlashes(s3.prefix)].filter(Boolean).join('/')}`,
     ...(s3.endpoint ? [`--s3-endpoint=${s3.endpoint}`] : []),
     `--s3-region=${s3.region}`,
     `--s3-path-style=${String(s3.forcePathStyle)}`,

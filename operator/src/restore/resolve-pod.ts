@@ -7,7 +7,7 @@
 import type { EtcdClusterSpec } from '../api/etcd-cluster.js';
 import type { EtcdRestoreSpec } from '../api/etcd-restore.js';
 import { memberImage } from '../resources/builders.js';
-import { storeAccess, storeArgs, type RestoreInit } from '../resources/restore-init.js';
+import { restoreErrorLine, storeAccess, storeArgs, type RestoreInit } from '../resources/restore-init.js';
 
 type Obj = Record<string, unknown>;
 
@@ -119,11 +119,7 @@ export function readResolvePod(p: ResolvePodStatus): ResolveOutcome {
     if (e) return { kind: 'error', code: typeof e.code === 'string' ? e.code : 'Error', message: typeof e.message === 'string' ? e.message : text };
     if (phase === 'Succeeded') return { kind: 'plan', plan: json };
   }
-  const line = text
-    .split('\n')
-    .reverse()
-    .find((l) => l.startsWith('etcd-node backup restore: '))
-    ?.slice('etcd-node backup restore: '.length);
+  const line = restoreErrorLine(text);
   const exit = c?.terminated?.exitCode;
   const why = line ?? (p.status?.message || text.trim().split('\n').pop() || 'no message');
   return { kind: 'error', code: 'Error', message: `pod ${p.metadata.name} ${phase === 'Succeeded' ? 'gave no plan' : `failed${exit !== undefined ? ` (exit ${exit})` : ''}`}: ${why}` };

@@ -13,7 +13,8 @@ import { parseRfc3339 } from '../../../etcd-node/src/util/rfc3339.js';
 import { etcdBackupSpec, type EtcdBackupSpec } from '../api/etcd-backup.js';
 import { GROUP, VERSION } from '../api/etcd-cluster.js';
 import type { EtcdRestoreSpec } from '../api/etcd-restore.js';
-import { ConfigProblem, entry, generatedKeySecret, secret } from '../backup/agent-config.js';
+import { ConfigProblem, generatedKeySecret, s3Config, secret } from '../backup/agent-config.js';
+import { trimSlashes } from '../resources/names.js';
 import type { RestoreInit } from '../resources/restore-init.js';
 import { KubeError, type Kube } from '../runtime/kube.js';
 import { readResolvePod, resolvePod, resolvePodName, type ResolveOwner, type ResolvePodStatus } from './resolve-pod.js';
@@ -105,21 +106,8 @@ export async function resolveSource(kube: Kube, restore: ResolveOwner, spec: Etc
   }
   if (plan.volume) return resolveInPod(kube, restore, spec, { ...plan, volume: plan.volume });
   const s3 = plan.s3!;
-  const creds = await secret(kube, namespace, s3.credentialsSecret);
-  const ca = s3.caSecret ? entry(await secret(kube, namespace, s3.caSecret), namespace, s3.caSecret, 'ca.crt') : undefined;
-  const store = openStore({
-    s3: {
-      ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
-      bucket: s3.bucket,
-      region: s3.region,
-      forcePathStyle: s3.forcePathStyle,
-      accessKeyId: entry(creds, namespace, s3.credentialsSecret, 'accessKeyId').toString(),
-      secretAccessKey: entry(creds, namespace, s3.credentialsSecret, 'secretAccessKey').toString(),
-      ...(creds['sessionToken'] ? { sessionToken: Buffer.from(creds['sessionToken'], 'base64').toString() } : {}),
-      ...(ca ? { ca } : {}),
-    },
-  });
-  const prefix = s3.prefix.replace(/^\/+|\/+$/g, '');
+  const store = openStore({ s3: (await s3Config(kube, namespace, s3)).config });
+  const prefix = trimSlashes(s3.prefix);
   try {
     if (plan.object !== undefined) {
       const name = prefix && !plan.object.startsWith(`${prefix}/`) ? `${prefix}/${plan.object}` : plan.object;
@@ -131,18 +119,21 @@ export async function resolveSource(kube: Kube, restore: ResolveOwner, spec: Etc
     return { revision: p.revision, time: p.time, clusterId: p.clusterId, objects: [p.full.name, ...p.deltas.map((d) => d.name)] };
   } catch (err) {
     if (err instanceof RestoreError) throw new ConfigProblem(reasonOf(err.code), err.message);
-    if (err instanceof StoreError && (err.code === 'NoSuchBucket' || err.code === 'AccessDenied' || err.code === 'InvalidConfig')) throw new ConfigProblem(`Store${err.code}`, err.message);
+    if (err instanceof StoreError && STORE_TERMINAL.has(err.code)) throw new ConfigProblem(reasonOf(err.code), err.message);
     throw err;
   } finally {
     store.close();
   }
 }
 
+/** Store errors that no retry mends (others, such as an outage, are retried). */
+const STORE_TERMINAL = new Set(['NoSuchBucket', 'AccessDenied', 'InvalidConfig']);
+
 /** The EtcdRestore's Failed reason for a restore engine's error code. */
 function reasonOf(code: string): string {
   if (code === 'Unreachable') return 'TargetUnreachable';
   if (code === 'NotFound') return 'SnapshotNotFound';
-  if (code === 'NoSuchBucket' || code === 'AccessDenied' || code === 'InvalidConfig') return `Store${code}`;
+  if (STORE_TERMINAL.has(code)) return `Store${code}`;
   if (code === 'Corrupt' || code === 'HashMismatch' || code === 'NotASnapshot') return 'ChainCorrupt';
   return 'ResolveFailed';
 }
@@ -189,14 +180,14 @@ export function restoreInitFor(restore: { name: string; uid: string }, plan: Sou
           s3: {
             ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
             bucket: s3.bucket,
-            prefix: s3.prefix.replace(/^\/+|\/+$/g, ''),
+            prefix: trimSlashes(s3.prefix),
             region: s3.region,
             forcePathStyle: s3.forcePathStyle,
             credentialsSecret: s3.credentialsSecret,
             ...(s3.caSecret ? { caSecret: s3.caSecret } : {}),
           },
         }
-      : { volume: { claimName: plan.volume!.claimName, path: plan.volume!.path.replace(/^\/+|\/+$/g, '') } }),
+      : { volume: { claimName: plan.volume!.claimName, path: trimSlashes(plan.volume!.path) } }),
     ...(plan.keySecret ? { keySecret: plan.keySecret } : {}),
     ...(plan.object !== undefined ? { object: r.objects[0]! } : { chain: { namespace: plan.chain!.namespace, cluster: plan.chain!.cluster, clusterId: r.clusterId, revision: r.revision } }),
   };

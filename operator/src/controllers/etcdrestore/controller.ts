@@ -10,7 +10,7 @@ import { etcdRestoreSpec, type EtcdRestore, type EtcdRestoreStatus } from '../..
 import { ConfigProblem } from '../../backup/agent-config.js';
 import { labels } from '../../resources/builders.js';
 import { CLAIM_TEMPLATE_ANNOTATION, claimTemplateOf, names } from '../../resources/names.js';
-import { RESTORE_ANNOTATION, restoreInitOf } from '../../resources/restore-init.js';
+import { RESTORE_ANNOTATION, restoreErrorLine, restoreInitOf } from '../../resources/restore-init.js';
 import { planSource, resolveSource, restoreInitFor, type SourcePlan } from '../../restore/source.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import { KubeError, type Kube } from '../../runtime/kube.js';
@@ -241,11 +241,7 @@ export class EtcdRestoreController {
       const s = p.status?.initContainerStatuses?.find((c) => c.name === 'restore');
       const t = s?.lastState?.terminated;
       if (!s || t?.exitCode === undefined || t.exitCode === 0) continue;
-      const why = (t.message ?? '')
-        .split('\n')
-        .reverse()
-        .find((l) => l.startsWith('etcd-node backup restore: '))
-        ?.slice('etcd-node backup restore: '.length);
+      const why = restoreErrorLine(t.message ?? '');
       out.push({ pod: p.metadata.name, restarts: s.restartCount ?? 0, exitCode: t.exitCode, why });
     }
     return out;
