@@ -242,6 +242,119 @@ describe('the operator reconciles EtcdClusters', () => {
     await settled('main', 3);
   });
 
+  /** The operator's reconcile steps for op/main logged since `from` (an offset into the log). */
+  const stepsSince = (from: number): Array<{ step: string; member?: string; ordinal?: number; leader?: string }> =>
+    logs
+      .slice(from)
+      .split('\n')
+      .filter((l) => l.includes('"msg":"reconcile"') && l.includes('"etcdcluster":"op/main"'))
+      .map((l) => JSON.parse(l) as { step: string; member?: string; ordinal?: number; leader?: string });
+
+  const podUids = async (): Promise<Map<string, string>> => {
+    const r = await kubectl(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/instance=main', '-o', 'jsonpath={range .items[*]}{.metadata.name}={.metadata.uid}{"\n"}{end}']);
+    return new Map(r.stdout.trim().split('\n').filter(Boolean).map((l) => l.split('=') as [string, string]));
+  };
+
+  it('a changed option rolls out one member at a time, the leader last, under writes; the members report it', async () => {
+    const quota = 3 * 1024 * 1024 * 1024;
+    const from = logs.length;
+    const uidsBefore = await podUids();
+    // a write load from several clients through every member's address, kept current as pods come back
+    let ips = await podIPs('main');
+    let stop = false;
+    const acked: string[] = [];
+    const errors: string[] = [];
+    const refresher = (async () => {
+      while (!stop) {
+        const now = await podIPs('main');
+        if (now.length > 0) ips = now;
+        await sleep(500);
+      }
+    })();
+    const writers = [0, 1, 2].map(async (w) => {
+      for (let i = 0; !stop; i++) {
+        const key = `rollout-${w}-${i}`;
+        const r = await etcdctl(ips.map((ip) => `${ip}:2379`).join(','), ['--command-timeout=10s', 'put', key, String(i)]);
+        if (r.code === 0) acked.push(key);
+        else errors.push(r.stderr.trim());
+      }
+    });
+    try {
+      assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { options: { quotaBackendBytes: quota } } })])).code, 0);
+      await eventually(
+        'every member to run the new template and report the new quota',
+        async () => {
+          const s = (await status('main')) as Status & { updatedMembers?: number };
+          if (s.phase !== 'Running' || s.updatedMembers !== 3 || s.readyMembers !== 3) return undefined;
+          for (const ip of await podIPs('main')) {
+            const body = await fetch(`http://${ip}:2379/metrics`).then((r) => r.text()).catch(() => '');
+            if (!new RegExp(`^etcd_server_quota_backend_bytes ${quota}$`, 'm').test(body)) return undefined;
+          }
+          return true;
+        },
+        300_000,
+      );
+    } finally {
+      stop = true;
+      await Promise.all([...writers, refresher]);
+    }
+    // every pod was made again, and each restart waited for the one before to be ready
+    const uidsAfter = await podUids();
+    for (const [pod, uid] of uidsBefore) assert.notEqual(uidsAfter.get(pod), uid, `${pod} was restarted`);
+    const steps = stepsSince(from);
+    const restarts = steps.filter((x) => x.step === 'RestartMember');
+    assert.equal(new Set(restarts.map((x) => x.ordinal)).size, 3, `three members restarted: ${JSON.stringify(restarts)}`);
+    for (const r of restarts) assert.notEqual(r.member, r.leader, `member ${r.member} restarted while it led`);
+    const kinds = steps.map((x) => x.step);
+    for (let i = 1; i < kinds.length; i++) assert.ok(!(kinds[i] === 'RestartMember' && kinds[i - 1] === 'RestartMember'), `two restarts back to back: ${kinds.join(' ')}`);
+    // nothing acknowledged was lost; clients saw only what a restart of a member explains
+    const ip = (await podIPs('main'))[0]!;
+    for (const key of acked) assert.equal((await etcdctl(`${ip}:2379`, ['get', key, '--print-value-only'])).stdout, `${key.split('-')[2]}\n`, `${key} survived`);
+    const unexplained = errors.filter((e) => !/leader changed|no leader|unavailable|deadline exceeded|connection refused|transport is closing|connection reset/i.test(e));
+    console.log(`# roll-out under load: ${acked.length} writes acknowledged, ${errors.length} refused (${unexplained.length} unexplained)`);
+    assert.ok(acked.length > 20, `the writers wrote (${acked.length})`);
+    assert.deepEqual(unexplained, [], 'no client error beyond a restarting member');
+    const events = await kubectl(['get', 'events', '-n', NS, '--field-selector', 'involvedObject.kind=EtcdCluster', '-o', 'jsonpath={.items[*].reason}']);
+    assert.match(events.stdout, /TemplateUpdated/);
+    assert.equal((events.stdout.match(/MemberRestarted/g) ?? []).length >= 3, true, events.stdout);
+  });
+
+  it('a member that never becomes ready stops the roll-out (Degraded naming it); fixing the spec resumes it', async () => {
+    const uidsBefore = await podUids();
+    const from = logs.length;
+    // a nodeSelector no node matches: the first restarted member stays Pending
+    const bad = { spec: { progressDeadlineSeconds: 30, pod: { nodeSelector: { 'etcd-ts/no-such-node': 'true' } } } };
+    assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', JSON.stringify(bad)])).code, 0);
+    const degraded = await eventually(
+      'Degraded with reason MemberNotReady',
+      async () => {
+        const s = await status('main');
+        const d = s.conditions?.find((c) => c.type === 'Degraded');
+        return d?.status === 'True' && d.reason === 'MemberNotReady' ? { s, d } : undefined;
+      },
+      120_000,
+    );
+    const restarted = stepsSince(from).filter((x) => x.step === 'RestartMember').map((x) => `main-${x.ordinal}`);
+    assert.equal(new Set(restarted).size, 1, `one member restarted before the stop: ${restarted.join(', ')}`);
+    assert.match(degraded.d.message, new RegExp(`member pod ${restarted[0]} has not been ready for \\d+ s since it started \\(progressDeadlineSeconds 30\\)`));
+    assert.equal(degraded.s.phase, 'Degraded');
+    await sleep(5_000);
+    const uidsNow = await podUids();
+    for (const [pod, uid] of uidsBefore) if (pod !== restarted[0]) assert.equal(uidsNow.get(pod), uid, `${pod} was left alone`);
+    const warn = await kubectl(['get', 'events', '-n', NS, '--field-selector', 'involvedObject.kind=EtcdCluster,type=Warning,reason=MemberNotReady', '-o', 'jsonpath={.items[*].message}']);
+    assert.match(warn.stdout, new RegExp(restarted[0]!));
+    // the fix: the selector goes, the deadline is the default again
+    assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { progressDeadlineSeconds: null, pod: null } })])).code, 0);
+    await eventually(
+      'the cluster to be Running with every member updated',
+      async () => {
+        const s = (await status('main')) as Status & { updatedMembers?: number };
+        return s.phase === 'Running' && s.updatedMembers === 3 && s.readyMembers === 3 && condition(s, 'Degraded') === 'False' ? true : undefined;
+      },
+      180_000,
+    );
+  });
+
   it('records Events, serves /metrics and /readyz, and a second operator waits for the lease', async () => {
     const events = await kubectl(['get', 'events', '-n', NS, '--field-selector', 'involvedObject.kind=EtcdCluster', '-o', 'jsonpath={.items[*].reason}']);
     for (const r of ['Bootstrapping', 'MemberAdded', 'MemberPromoted', 'MemberRemoved', 'Scaled']) assert.match(events.stdout, new RegExp(r));

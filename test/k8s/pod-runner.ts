@@ -15,6 +15,7 @@ import { repoRoot } from '../support/servers.js';
 import { KubeError, type Kube } from '../../operator/src/runtime/kube.js';
 
 export const NODE_NAME = 'etcd-ts-local';
+const NODE_LABELS: Readonly<Record<string, string>> = { 'kubernetes.io/hostname': NODE_NAME, 'kubernetes.io/os': 'linux' };
 
 interface Meta {
   name: string;
@@ -56,6 +57,7 @@ export interface Pod {
   metadata: Meta;
   spec: {
     nodeName?: string;
+    nodeSelector?: Record<string, string>;
     serviceAccountName?: string;
     hostname?: string;
     subdomain?: string;
@@ -175,7 +177,8 @@ export class PodRunner {
     for (const pod of pods) {
       const key = podKey(pod);
       if (!pod.spec.nodeName && !pod.metadata.deletionTimestamp) {
-        await this.bind(pod);
+        // as the scheduler would: a pod whose nodeSelector the node does not match stays Pending
+        if (Object.entries(pod.spec.nodeSelector ?? {}).every(([k, v]) => NODE_LABELS[k] === v)) await this.bind(pod);
         continue;
       }
       if (pod.spec.nodeName !== NODE_NAME) continue;
@@ -214,7 +217,7 @@ export class PodRunner {
       await this.kube.request('PUT', `/api/v1/nodes/${NODE_NAME}/status`, { apiVersion: 'v1', kind: 'Node', metadata: node.metadata, status });
     } catch (err) {
       if (!(err instanceof KubeError && err.status === 404)) throw err;
-      await this.kube.request('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE_NAME, labels: { 'kubernetes.io/hostname': NODE_NAME, 'kubernetes.io/os': 'linux' } }, status });
+      await this.kube.request('POST', '/api/v1/nodes', { apiVersion: 'v1', kind: 'Node', metadata: { name: NODE_NAME, labels: NODE_LABELS }, status });
     }
     // the node lease: without it the node lifecycle controller marks the node NotReady and evicts pods
     const leasePath = `/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/${NODE_NAME}`;

@@ -109,6 +109,11 @@ export function etcdClusterCrd(): Schema {
       { name: 'Leader', type: 'string', jsonPath: '.status.leaderId' },
       { name: 'Version', type: 'string', jsonPath: '.status.currentVersion' },
       { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
+      // -o wide
+      { name: 'Updated', type: 'integer', jsonPath: '.status.updatedMembers', priority: 1 },
+      { name: 'Wanted', type: 'string', jsonPath: '.spec.version', priority: 1 },
+      { name: 'Cluster-ID', type: 'string', jsonPath: '.status.clusterId', priority: 1 },
+      { name: 'Endpoint', type: 'string', jsonPath: '.status.clientEndpoint', priority: 1 },
     ],
   });
 }

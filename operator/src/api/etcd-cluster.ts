@@ -62,6 +62,13 @@ export const etcdClusterSpec = z
       })
       .strict()
       .optional(),
+    progressDeadlineSeconds: z
+      .number()
+      .int()
+      .min(30)
+      .max(86400)
+      .default(600)
+      .describe('How long a member may stay not Ready after its pod started (a roll-out, a scale-up, a replacement) before the cluster is Degraded and the roll-out stops.'),
     paused: z.boolean().default(false).describe('While true the operator changes nothing (status is still reported).'),
     pvcRetentionPolicy: z.enum(['Retain', 'Delete']).default('Retain').describe('What happens to the members\' claims when the cluster is deleted.'),
     adoptExistingClaims: z
@@ -99,8 +106,9 @@ export const condition = z.object({
 
 export const etcdClusterStatus = z.object({
   observedGeneration: z.number().int().optional(),
-  phase: z.enum(['Pending', 'Creating', 'Running', 'Scaling', 'Degraded', 'Paused']).optional(),
+  phase: z.enum(['Pending', 'Creating', 'Running', 'Scaling', 'Updating', 'Degraded', 'Paused']).optional(),
   readyMembers: z.number().int().optional(),
+  updatedMembers: z.number().int().optional().describe('Members whose pod runs the pod template the spec asks for now.'),
   leaderId: z.string().optional(),
   clusterId: z.string().optional(),
   currentVersion: z.string().optional().describe('The version (image tag) the members\' pods run, as the kubelet reports it; during a change several, comma-separated.'),

@@ -1,6 +1,7 @@
 // The objects an EtcdCluster owns, as pure functions of the cluster: the headless peer Service, the
 // client Service, the bootstrap ConfigMap, the StatefulSet and the PodDisruptionBudget. Every one
 // carries the owner reference (garbage-collected with the cluster) and the cluster's labels.
+import { createHash } from 'node:crypto';
 import type { EtcdClusterSpec } from '../api/etcd-cluster.js';
 import { CLIENT_PORT, initialCluster, names, PEER_PORT, quorum, type ClusterRef } from './names.js';
 import { restoreInitContainer, type RestoreInit } from './restore-init.js';
@@ -130,8 +131,24 @@ function tlsParts(spec: EtcdClusterSpec): { args: string[]; volumes: Obj[]; moun
   return { args, volumes, mounts };
 }
 
+/** On the StatefulSet: the hash of the pod template the operator last applied. The API server adds
+ *  defaults to a stored template, so the stored one is never equal to what was sent: this is compared. */
+export const TEMPLATE_HASH = 'etcdts.dev/template-hash';
+
+/** The hash of a StatefulSet object's pod template (as built here, before the API server's defaults). */
+export function templateHash(sts: Obj): string {
+  const template = (sts['spec'] as Obj)['template'];
+  return createHash('sha256').update(JSON.stringify(template)).digest('hex').slice(0, 16);
+}
+
 /** `restore`: the cluster was created by an EtcdRestore; its members restore their data first. */
 export function statefulSet(o: Owner, spec: EtcdClusterSpec, replicas: number, restore?: RestoreInit): Obj {
+  const sts = statefulSetObject(o, spec, replicas, restore);
+  ((sts['metadata'] as Obj)['annotations'] as Record<string, string>)[TEMPLATE_HASH] = templateHash(sts);
+  return sts;
+}
+
+function statefulSetObject(o: Owner, spec: EtcdClusterSpec, replicas: number, restore?: RestoreInit): Obj {
   const host = `$(POD_NAME).${names.peerService(o)}.${o.namespace}.svc`;
   const cs = clientScheme(spec);
   const ps = peerScheme(spec);
@@ -144,12 +161,15 @@ export function statefulSet(o: Owner, spec: EtcdClusterSpec, replicas: number, r
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: meta(o, names.statefulSet(o)),
+    metadata: meta(o, names.statefulSet(o), { annotations: {} }),
     spec: {
       serviceName: names.peerService(o),
       replicas,
       // members start together at bootstrap; later ones are added one at a time by the operator anyway
       podManagementPolicy: 'Parallel',
+      // a new template reaches a member only when the operator deletes its pod: one at a time, the leader
+      // last, each once the one before is ready again (the planner's roll-out)
+      updateStrategy: { type: 'OnDelete' },
       selector: { matchLabels: labels(o) },
       template: {
         metadata: { labels: podLabels, annotations: spec.pod?.annotations ?? {} },

@@ -88,6 +88,11 @@ export class Kube {
     }
   }
 
+  /** RFC 6902 operations, applied atomically (e.g. a whole field replaced). */
+  jsonPatch(path: string, ops: Array<{ op: 'add' | 'replace' | 'remove' | 'test'; path: string; value?: unknown }>): Promise<Obj> {
+    return this.request('PATCH', path, ops, 'application/json-patch+json');
+  }
+
   mergePatch(path: string, patch: Obj): Promise<Obj> {
     return this.request('PATCH', path, patch, 'application/merge-patch+json');
   }

@@ -5,19 +5,25 @@ import { status } from '@grpc/grpc-js';
 import { etcdClusterSpec, type Condition, type EtcdCluster, type EtcdClusterStatus, type MemberStatus } from '../../api/etcd-cluster.js';
 import { EtcdAdmin, EtcdCallError, type AdminTls, type MemberInfo } from '../../etcd/admin.js';
 import { clusterAccess } from '../../etcd/cluster-access.js';
-import { bootstrapConfig, versionOfImage, clientScheme, clientService, labels, pdb, peerScheme, peerService, statefulSet, type Owner } from '../../resources/builders.js';
+import { bootstrapConfig, versionOfImage, clientScheme, clientService, labels, pdb, peerScheme, peerService, statefulSet, TEMPLATE_HASH, type Owner } from '../../resources/builders.js';
 import { restoreInitOf, type RestoreInit } from '../../resources/restore-init.js';
 import { claimTemplateOf, CLIENT_PORT, clientURL, initialCluster, memberHost, names, ordinalOf, peerURL } from '../../resources/names.js';
 import type { EventRecorder } from '../../runtime/events.js';
 import type { Kube, Obj } from '../../runtime/kube.js';
 import type { Logger } from '../../runtime/log.js';
-import { plan, type Observed, type Step } from './planner.js';
+import { plan, type Observed, type ObservedPod, type Step } from './planner.js';
 import { settleConditions } from '../../runtime/conditions.js';
 
 const API = '/apis/etcdts.dev/v1alpha1';
 
+interface StatefulSetObj {
+  metadata: { generation?: number; annotations?: Record<string, string> };
+  spec: { replicas: number };
+  status?: { observedGeneration?: number; updateRevision?: string };
+}
+
 interface Pod {
-  metadata: { name: string; labels?: Record<string, string> };
+  metadata: { name: string; labels?: Record<string, string>; creationTimestamp?: string; deletionTimestamp?: string };
   status?: { conditions?: Array<{ type: string; status: string }>; containerStatuses?: Array<{ name: string; image?: string }> };
 }
 
@@ -63,7 +69,9 @@ export class EtcdClusterController {
     }
     const access = await clusterAccess(this.kube, owner, spec);
     const admin = this.adminFor(`${namespace}/${name}`, access.endpoints, access.tls);
-    const o = await this.observe(owner, spec, admin, access.problems, access.endpoints);
+    // the StatefulSet the spec asks for (its replicas are the planner's business, its template is compared)
+    const desired = statefulSet(owner, spec, spec.replicas, restore);
+    const o = await this.observe(owner, spec, admin, access.problems, access.endpoints, desired);
     const step = plan(o.observed);
     log.info('reconcile', {
       step: step.kind,
@@ -75,9 +83,11 @@ export class EtcdClusterController {
     if (step.kind === 'Wait' && step.reason === 'NoMemberReachable' && o.observed.readyPods.size > 0) {
       log.warn('cannot reach the members although their pods are ready', { error: step.message });
     }
-    const result = await this.act(owner, spec, step, o, admin, restore);
+    const result = await this.act(owner, spec, step, o, admin, restore, desired);
     const what = eventFor(step);
-    if (what && this.events) {
+    // a Degraded condition is told once, when it begins, not at every look
+    const already = step.kind === 'Degraded' && ec.status?.conditions?.some((c) => c.type === 'Degraded' && c.status === 'True' && c.reason === step.reason);
+    if (what && this.events && !already) {
       await this.events.record({ apiVersion: 'etcdts.dev/v1alpha1', kind: 'EtcdCluster', name, namespace, uid: ec.metadata.uid }, what[0], what[1], what[2]);
     }
     await this.writeStatus(ec, this.status(ec, owner, o, step), conditionsFor(step, o));
@@ -105,13 +115,13 @@ export class EtcdClusterController {
     for (const key of [...this.admins.keys()]) this.dropAdmin(key);
   }
 
-  private async observe(owner: Owner, spec: Observed['spec'], admin: EtcdAdmin, problems: string[], endpoints: readonly string[]) {
+  private async observe(owner: Owner, spec: Observed['spec'], admin: EtcdAdmin, problems: string[], endpoints: readonly string[], desired: Obj) {
     const ns = `/api/v1/namespaces/${owner.namespace}`;
     const [peerSvc, clientSvc, config, sts, pdbObj] = await Promise.all([
       this.kube.get(`${ns}/services/${names.peerService(owner)}`),
       this.kube.get(`${ns}/services/${names.clientService(owner)}`),
       this.kube.get<Obj & { data?: Record<string, string> }>(`${ns}/configmaps/${names.bootstrap(owner)}`),
-      this.kube.get<{ spec: { replicas: number } }>(`/apis/apps/v1/namespaces/${owner.namespace}/statefulsets/${names.statefulSet(owner)}`),
+      this.kube.get<StatefulSetObj>(`/apis/apps/v1/namespaces/${owner.namespace}/statefulsets/${names.statefulSet(owner)}`),
       this.kube.get<{ spec?: { minAvailable?: number | string } }>(`/apis/policy/v1/namespaces/${owner.namespace}/poddisruptionbudgets/${names.pdb(owner)}`),
     ]);
     const selector = Object.entries(labels(owner))
@@ -124,10 +134,24 @@ export class EtcdClusterController {
       return m ? Number(m[1]) : undefined;
     };
     const readyPods = new Set<number>();
+    const podsByOrdinal = new Map<number, ObservedPod>();
+    // the revision the StatefulSet controller gives pods made from the latest template; unknown → none is stale
+    const updateRevision = sts?.status?.updateRevision;
+    const now = Date.now();
     for (const p of pods) {
       const ord = ordinal(p.metadata.name, names.statefulSet(owner));
-      if (ord !== undefined && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) readyPods.add(ord);
+      if (ord === undefined) continue;
+      const ready = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true && !p.metadata.deletionTimestamp;
+      if (ready) readyPods.add(ord);
+      const created = p.metadata.creationTimestamp ? Date.parse(p.metadata.creationTimestamp) : now;
+      podsByOrdinal.set(ord, {
+        updated: updateRevision === undefined || p.metadata.labels?.['controller-revision-hash'] === updateRevision,
+        ready,
+        terminating: p.metadata.deletionTimestamp !== undefined,
+        ageMs: Math.max(0, now - created),
+      });
     }
+    const desiredHash = ((desired['metadata'] as Obj)['annotations'] as Record<string, string>)[TEMPLATE_HASH];
     const claimOrdinals = new Set<number>();
     const claimUid = new Map<number, string>();
     for (const c of claims) {
@@ -179,6 +203,13 @@ export class EtcdClusterController {
       members: members?.map((m) => ({ id: m.id, name: m.name, peerURL: m.peerURLs[0] ?? '', isLearner: m.isLearner })),
       ...(unreachable ? { unreachable } : {}),
       leaderId,
+      ...(sts
+        ? {
+            templateCurrent: sts.metadata.annotations?.[TEMPLATE_HASH] === desiredHash,
+            statefulSetObserved: (sts.status?.observedGeneration ?? 0) >= (sts.metadata.generation ?? 0),
+            pods: podsByOrdinal,
+          }
+        : {}),
     };
     // what the members' pods run, as the kubelet reports it (never the spec's wish)
     const running = new Set<string>();
@@ -187,10 +218,11 @@ export class EtcdClusterController {
       if (image) running.add(versionOfImage(image));
     }
     const currentVersion = running.size > 0 ? [...running].sort().join(', ') : undefined;
-    return { observed, members, clusterId, leaderId, bootstrapState: config?.data?.['initial-cluster-state'], record, currentVersion };
+    const updatedMembers = [...podsByOrdinal.entries()].filter(([ord, p]) => ord < (sts?.spec.replicas ?? 0) && p.updated && !p.terminating).length;
+    return { observed, members, clusterId, leaderId, bootstrapState: config?.data?.['initial-cluster-state'], record, currentVersion, updatedMembers };
   }
 
-  private async act(owner: Owner, spec: Observed['spec'], step: Step, o: Awaited<ReturnType<EtcdClusterController['observe']>>, admin: EtcdAdmin, restore: RestoreInit | undefined): Promise<Result> {
+  private async act(owner: Owner, spec: Observed['spec'], step: Step, o: Awaited<ReturnType<EtcdClusterController['observe']>>, admin: EtcdAdmin, restore: RestoreInit | undefined, desired: Obj): Promise<Result> {
     const ns = `/api/v1/namespaces/${owner.namespace}`;
     const stsPath = `/apis/apps/v1/namespaces/${owner.namespace}/statefulsets/${names.statefulSet(owner)}`;
     const configPath = `${ns}/configmaps/${names.bootstrap(owner)}`;
@@ -206,6 +238,20 @@ export class EtcdClusterController {
       case 'CreateBootstrapConfig':
         await this.kube.create(`${ns}/configmaps`, bootstrapConfig(owner, spec, step.initialMembers, 'new'));
         return { requeueAfterMs: 0 };
+      case 'UpdateStatefulSet': {
+        // the whole template replaced (a merge patch would keep fields the new one leaves out), then the
+        // hash: an operator that stops in between applies it again
+        const dspec = desired['spec'] as Obj;
+        await this.kube.jsonPatch(stsPath, [
+          { op: 'replace', path: '/spec/template', value: dspec['template'] },
+          { op: 'replace', path: '/spec/updateStrategy', value: dspec['updateStrategy'] },
+        ]);
+        await this.kube.mergePatch(stsPath, { metadata: { annotations: (desired['metadata'] as Obj)['annotations'] as Obj } });
+        return { requeueAfterMs: 500 };
+      }
+      case 'RestartMember':
+        await this.kube.delete(`${ns}/pods/${names.statefulSet(owner)}-${step.ordinal}`);
+        return { requeueAfterMs: 1000 };
       case 'CreateStatefulSet': {
         const sts = statefulSet(owner, spec, step.replicas, restore);
         (sts['spec'] as Obj)['persistentVolumeClaimRetentionPolicy'] = { whenDeleted: spec.pvcRetentionPolicy, whenScaled: 'Retain' };
@@ -278,12 +324,25 @@ export class EtcdClusterController {
         healthy: ord !== undefined && o.observed.readyPods.has(ord),
       };
     });
+    const size = o.observed.statefulSetReplicas ?? 0;
+    const rolling = step.kind === 'UpdateStatefulSet' || step.kind === 'RestartMember' || (o.updatedMembers < size && size === o.observed.spec.replicas);
     const phase: EtcdClusterStatus['phase'] =
-      step.kind === 'Degraded' ? 'Degraded' : step.kind === 'Paused' ? 'Paused' : step.kind === 'Settled' ? 'Running' : o.observed.members === undefined ? 'Creating' : 'Scaling';
+      step.kind === 'Degraded'
+        ? 'Degraded'
+        : step.kind === 'Paused'
+          ? 'Paused'
+          : step.kind === 'Settled'
+            ? 'Running'
+            : o.observed.members === undefined
+              ? 'Creating'
+              : rolling
+                ? 'Updating'
+                : 'Scaling';
     return {
       observedGeneration: ec.metadata.generation,
       phase,
       readyMembers: members.filter((m) => m.healthy && !m.isLearner).length,
+      updatedMembers: o.updatedMembers,
       leaderId: o.leaderId,
       clusterId: o.clusterId,
       ...(o.currentVersion ? { currentVersion: o.currentVersion } : {}),
@@ -320,6 +379,12 @@ function eventFor(step: Step): ['Normal' | 'Warning', string, string] | undefine
       return ['Normal', 'PDBUpdated', `PodDisruptionBudget minAvailable set to ${step.minAvailable} (a quorum of the voting members)`];
     case 'DeleteClaim':
       return ['Normal', 'ClaimDeleted', `deleted the claim of removed ordinal ${step.ordinal}`];
+    case 'UpdateStatefulSet':
+      return ['Normal', 'TemplateUpdated', 'applied the pod template the spec asks for: members restart one at a time, the leader last'];
+    case 'RestartMember':
+      return ['Normal', 'MemberRestarted', `restarted ${step.id !== undefined ? `member ${step.id} (ordinal ${step.ordinal})` : `ordinal ${step.ordinal}`}: ${step.reason}`];
+    case 'Degraded':
+      return step.reason === 'MemberNotReady' ? ['Warning', step.reason, step.message] : undefined;
     default:
       return undefined;
   }

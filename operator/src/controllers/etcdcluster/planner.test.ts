@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { etcdClusterSpec } from '../../api/etcd-cluster.js';
 import { peerURL } from '../../resources/names.js';
 import { versionOfImage } from '../../resources/builders.js';
-import { plan, type Observed, type ObservedMember } from './planner.js';
+import { plan, type Observed, type ObservedMember, type ObservedPod } from './planner.js';
 
 const cluster = { name: 'main', namespace: 'db' };
 const member = (ord: number, opts: Partial<ObservedMember> = {}): ObservedMember => ({
@@ -150,5 +150,61 @@ describe('unreachable members', () => {
   it('the Wait says which addresses were tried and what failed', () => {
     const s = plan(world({ members: undefined, unreachable: 'tried main-0.main.db.svc:2379; 14 UNAVAILABLE: getaddrinfo ENOTFOUND main-0.main.db.svc' }));
     assert.deepEqual(s, { kind: 'Wait', reason: 'NoMemberReachable', message: 'no member answered: tried main-0.main.db.svc:2379; 14 UNAVAILABLE: getaddrinfo ENOTFOUND main-0.main.db.svc' });
+  });
+});
+
+describe('roll-outs (OnDelete: the operator restarts members one at a time)', () => {
+  const pod = (updated: boolean, over: Partial<ObservedPod> = {}): ObservedPod => ({ updated, ready: true, terminating: false, ageMs: 60_000, ...over });
+  const pods = (...ps: ObservedPod[]): Map<number, ObservedPod> => new Map(ps.map((p, i) => [i, p]));
+
+  it('a changed template is applied to the StatefulSet first, even while no member answers', () => {
+    assert.deepEqual(plan(world({ templateCurrent: false })), { kind: 'UpdateStatefulSet' });
+    assert.deepEqual(plan(world({ templateCurrent: false, members: undefined })), { kind: 'UpdateStatefulSet' });
+    assert.equal(plan(world({ statefulSetObserved: false })).kind, 'Wait');
+  });
+
+  it('followers first, highest ordinal first; the leader last, after leadership moved to an updated member', () => {
+    // leader is ordinal 0 (id 10)
+    assert.deepEqual(plan(world({ pods: pods(pod(false), pod(false), pod(false)) })), { kind: 'RestartMember', ordinal: 2, id: '12', reason: 'the pod template changed; 0 of 3 members updated' });
+    assert.deepEqual(plan(world({ pods: pods(pod(false), pod(false), pod(true)) })), { kind: 'RestartMember', ordinal: 1, id: '11', reason: 'the pod template changed; 1 of 3 members updated' });
+    assert.deepEqual(plan(world({ pods: pods(pod(false), pod(true), pod(true)) })), { kind: 'MoveLeader', from: '10', to: '11' });
+    // leadership moved to ordinal 1: the old leader is a follower now
+    assert.deepEqual(plan(world({ pods: pods(pod(false), pod(true), pod(true)), leaderId: '11' })), { kind: 'RestartMember', ordinal: 0, id: '10', reason: 'the pod template changed; 2 of 3 members updated' });
+    assert.deepEqual(plan(world({ pods: pods(pod(true), pod(true), pod(true)) })), { kind: 'Settled' });
+  });
+
+  it('the next member only when every member is ready again and none is stopping', () => {
+    const restarted = pods(pod(false), pod(false), pod(true, { ready: false, ageMs: 2_000 }));
+    assert.deepEqual(plan(world({ pods: restarted, readyPods: new Set([0, 1]) })), { kind: 'Wait', reason: 'MembersNotReady', message: 'waiting for ordinals 2 to be ready' });
+    const stopping = pods(pod(false), pod(false), pod(false, { ready: false, terminating: true }));
+    assert.equal(plan(world({ pods: stopping, readyPods: new Set([0, 1]) })).kind, 'Wait');
+    assert.equal(plan(world({ pods: pods(pod(false), pod(false), pod(false)), leaderId: undefined })).kind, 'Wait');
+  });
+
+  it('a member not ready on the old template restarts at once: the new template may be its fix', () => {
+    const s = plan(world({ pods: pods(pod(false), pod(false, { ready: false }), pod(false)), readyPods: new Set([0, 2]) }));
+    assert.deepEqual(s, { kind: 'RestartMember', ordinal: 1, reason: 'it is not ready, on an outdated pod template' });
+  });
+
+  it('a member not ready past the progress deadline stops the roll-out: Degraded, naming it', () => {
+    const stuck = pods(pod(false), pod(false), pod(true, { ready: false, ageMs: 601_000 }));
+    const s = plan(world({ pods: stuck, readyPods: new Set([0, 1]) }));
+    assert.equal(s.kind, 'Degraded');
+    assert.equal((s as { reason: string }).reason, 'MemberNotReady');
+    assert.match((s as { message: string }).message, /member pod main-2 has not been ready for 601 s since it started \(progressDeadlineSeconds 600\)/);
+    // the deadline is the spec's
+    assert.equal(plan(world({ pods: stuck, readyPods: new Set([0, 1]) }, { progressDeadlineSeconds: 900 })).kind, 'Wait');
+    // a spec change (a new template) is still applied
+    assert.deepEqual(plan(world({ pods: stuck, readyPods: new Set([0, 1]), templateCurrent: false })), { kind: 'UpdateStatefulSet' });
+  });
+
+  it('one member: it restarts as it is (nobody to hand leadership to)', () => {
+    const s = plan(world({ members: [member(0)], statefulSetReplicas: 1, readyPods: new Set([0]), claims: new Set([0]), pods: pods(pod(false)) }, { replicas: 1 }));
+    assert.deepEqual(s, { kind: 'RestartMember', ordinal: 0, id: '10', reason: 'the pod template changed; 0 of 1 members updated' });
+  });
+
+  it('scaling goes before the roll-out', () => {
+    const s = plan(world({ pods: pods(pod(false), pod(false), pod(false)) }, { replicas: 5 }));
+    assert.deepEqual(s, { kind: 'AddLearner', ordinal: 3 });
   });
 });

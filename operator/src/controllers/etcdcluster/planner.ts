@@ -8,7 +8,14 @@
 // member to answer → finish any membership change in flight (a learner is grown into the StatefulSet,
 // then promoted once its pod is ready) → remove members no ordinal explains → scale up (one learner at a
 // time) → scale down (leadership moved off the member first, remove it, then shrink, then delete its
-// claim) → settled.
+// claim) → roll out a changed pod template (one member at a time, the leader last) → settled.
+//
+// Roll-outs: the StatefulSet's update strategy is OnDelete, so a new template reaches a member only when
+// its pod is deleted here. The template is applied first (the StatefulSet controller computes the new
+// revision); a member whose pod is not Ready on the old template restarts at once (it serves nothing, and
+// the new template may be its fix); then, with every member Ready, one follower after another, and the
+// leader last after leadership moved to an updated member. A pod that stays not Ready longer than
+// spec.progressDeadlineSeconds after it started stops everything: Degraded, naming the member.
 import type { EtcdClusterSpec } from '../../api/etcd-cluster.js';
 import { names, ordinalOf, quorum, type ClusterRef } from '../../resources/names.js';
 
@@ -18,6 +25,16 @@ export interface ObservedMember {
   readonly name: string;
   readonly peerURL: string;
   readonly isLearner: boolean;
+}
+
+export interface ObservedPod {
+  /** the pod runs the StatefulSet's update revision (the template applied last) */
+  readonly updated: boolean;
+  readonly ready: boolean;
+  /** deleted, still stopping */
+  readonly terminating: boolean;
+  /** since the pod was created */
+  readonly ageMs: number;
 }
 
 export interface Observed {
@@ -45,6 +62,12 @@ export interface Observed {
   readonly unreachable?: string;
   /** hex id of the leader, when known */
   readonly leaderId: string | undefined;
+  /** false when the StatefulSet's template is not the one the spec asks for (its hash annotation differs) */
+  readonly templateCurrent?: boolean;
+  /** false while the StatefulSet controller has not seen the StatefulSet's latest spec (status.observedGeneration) */
+  readonly statefulSetObserved?: boolean;
+  /** the members' pods by ordinal; without it no roll-out is planned */
+  readonly pods?: ReadonlyMap<number, ObservedPod>;
 }
 
 export type Step =
@@ -63,6 +86,10 @@ export type Step =
   | { kind: 'RemoveMember'; id: string; reason: string }
   | { kind: 'MoveLeader'; from: string; to: string }
   | { kind: 'DeleteClaim'; ordinal: number }
+  /** the StatefulSet gets the pod template (and update strategy) the spec asks for */
+  | { kind: 'UpdateStatefulSet' }
+  /** the member's pod is deleted; the StatefulSet controller makes it again from the new template */
+  | { kind: 'RestartMember'; ordinal: number; id?: string; reason: string }
   | { kind: 'Settled' };
 
 export function plan(o: Observed): Step {
@@ -81,6 +108,24 @@ export function plan(o: Observed): Step {
   if (!o.bootstrapConfigExists) return { kind: 'CreateBootstrapConfig', initialMembers: o.spec.replicas };
   if (o.statefulSetReplicas === undefined) return { kind: 'CreateStatefulSet', replicas: o.spec.replicas };
   if (!o.pdbExists) return { kind: 'CreatePDB' };
+  // a template that cannot start a member is fixed by a new one: apply it before waiting for members
+  if (o.templateCurrent === false) return { kind: 'UpdateStatefulSet' };
+  if (o.statefulSetObserved === false) return { kind: 'Wait', reason: 'StatefulSetUpdating', message: 'waiting for the StatefulSet controller to take the new pod template' };
+  const pods = [...(o.pods ?? new Map<number, ObservedPod>()).entries()].sort((a, b) => a[0] - b[0]);
+  for (const [ord, p] of pods) {
+    if (ord < o.statefulSetReplicas && !p.updated && !p.ready && !p.terminating) return { kind: 'RestartMember', ordinal: ord, reason: 'it is not ready, on an outdated pod template' };
+  }
+  const deadlineMs = o.spec.progressDeadlineSeconds * 1000;
+  for (const [ord, p] of pods) {
+    if (p.updated && !p.ready && !p.terminating && p.ageMs > deadlineMs) {
+      const pod = `${names.statefulSet(o.cluster)}-${ord}`;
+      return {
+        kind: 'Degraded',
+        reason: 'MemberNotReady',
+        message: `member pod ${pod} has not been ready for ${Math.round(p.ageMs / 1000)} s since it started (progressDeadlineSeconds ${o.spec.progressDeadlineSeconds}); nothing else is changed until it is ready or the spec changes`,
+      };
+    }
+  }
   if (o.members === undefined) return { kind: 'Wait', reason: 'NoMemberReachable', message: o.unreachable ? `no member answered: ${o.unreachable}` : 'waiting for a member to answer' };
   const voters = o.members.filter((m) => !m.isLearner).length;
   if (voters > 0 && o.pdbMinAvailable !== quorum(voters)) return { kind: 'UpdatePDB', minAvailable: quorum(voters) };
@@ -146,5 +191,27 @@ export function plan(o: Observed): Step {
 
   const notReady = [...byOrdinal.keys()].filter((ord) => !o.readyPods.has(ord));
   if (notReady.length > 0) return { kind: 'Wait', reason: 'MembersNotReady', message: `waiting for ordinals ${notReady.join(', ')} to be ready` };
+
+  // roll-out: every member is ready; the followers on the old template first (highest ordinal first), the leader last
+  const stale = pods.filter(([ord, p]) => ord < size && !p.updated).map(([ord]) => ord);
+  if (stale.length > 0) {
+    const updated = pods.filter(([ord, p]) => ord < size && p.updated).length;
+    const progress = `${updated} of ${size} members updated`;
+    if (pods.some(([, p]) => p.terminating)) return { kind: 'Wait', reason: 'MemberRestarting', message: `waiting for a restarted member to stop (${progress})` };
+    if (o.leaderId === undefined) return { kind: 'Wait', reason: 'NoLeader', message: `waiting for a leader before restarting the next member (${progress})` };
+    const follower = [...stale].reverse().find((ord) => byOrdinal.get(ord)?.id !== o.leaderId);
+    if (follower !== undefined) return { kind: 'RestartMember', ordinal: follower, ...idOf(byOrdinal, follower), reason: `the pod template changed; ${progress}` };
+    const leaderOrd = stale[0]!;
+    const to = [...byOrdinal.entries()].find(([k, x]) => k !== leaderOrd && k < size && !x.isLearner && o.readyPods.has(k) && pods.some(([ord, p]) => ord === k && p.updated))?.[1];
+    if (to) return { kind: 'MoveLeader', from: o.leaderId, to: to.id };
+    // one member, or no updated voter to lead: the leader restarts as it is (the cluster is unavailable meanwhile with one member)
+    if (size === 1 || ![...byOrdinal.keys()].some((k) => k !== leaderOrd)) return { kind: 'RestartMember', ordinal: leaderOrd, ...idOf(byOrdinal, leaderOrd), reason: `the pod template changed; ${progress}` };
+    return { kind: 'Wait', reason: 'NoLeaderTransferee', message: `no updated ready voter to move leadership to (${progress})` };
+  }
   return { kind: 'Settled' };
+}
+
+function idOf(byOrdinal: ReadonlyMap<number, ObservedMember>, ord: number): { id?: string } {
+  const m = byOrdinal.get(ord);
+  return m ? { id: m.id } : {};
 }
