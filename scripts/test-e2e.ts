@@ -20,7 +20,8 @@ console.log(`kube-apiserver ${h.plane.version} on ${h.plane.storage.kind} (${h.p
 let code: number;
 try {
   code = await new Promise<number>((resolve) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', ...files], {
+    // a test that hangs fails after 15 min with its output, instead of holding CI until it is cut off
+    const p = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', '--test-concurrency=1', '--test-timeout=900000', ...files], {
       stdio: 'inherit',
       env: { ...process.env, ...h.env },
     });

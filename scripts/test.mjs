@@ -23,10 +23,14 @@ function collect(p, out) {
   return out;
 }
 
+// a test (or suite) that hangs fails after 15 min with its output, instead of holding CI until it is cut
+// off with none (the longest suite takes ~3 min here)
+const TEST_TIMEOUT_MS = 15 * 60_000;
+
 const files = roots.flatMap((r) => collect(r, []));
 if (files.length === 0) {
   console.error('no test files found under', roots.join(', '));
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
+const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', `--test-timeout=${TEST_TIMEOUT_MS}`, ...files], { stdio: 'inherit' });
 process.exit(r.status ?? 1);
