@@ -150,6 +150,15 @@ async function script(endpoint: string): Promise<string[]> {
     await c.expect(0, 0, 300);
     c.send({ cancelRequest: { watchId: 7n } }, 'cancel 7');
     await c.expect(1);
+    // ids are int64: beyond 2^53 (where a double would round 2^53+1 to 2^53) and the largest
+    c.create({ key: b('big'), watchId: 9_007_199_254_740_993n }, 'client-chosen id 2^53+1');
+    c.create({ key: b('big'), watchId: 9_223_372_036_854_775_807n }, 'client-chosen id 2^63-1');
+    await c.expect(2);
+    await c.put('big', 'v');
+    await c.expect(2);
+    c.send({ cancelRequest: { watchId: 9_007_199_254_740_993n } }, 'cancel 2^53+1');
+    c.send({ cancelRequest: { watchId: 9_223_372_036_854_775_807n } }, 'cancel 2^63-1');
+    await c.expect(2);
     c.send({ progressRequest: {} }, 'progress request');
     await c.expect(1);
     c.create({ key: b('k'), rangeEnd: b('l'), startRevision: 4n, prevKv: true }, 'prefix k from rev 4 with prev_kv');

@@ -7,7 +7,8 @@ import type { WatchableStore } from './watchable-store.js';
 import { Watcher, type WatchOptions } from './watcher.js';
 
 export interface WatchResult {
-  watchId: number;
+  /** etcd's int64 watch id: a client may choose any, beyond 2^53 too */
+  watchId: bigint;
   /** all events of whole revisions, oldest first; empty for a progress notification */
   events: Event[];
   /** the revision the result brings the watcher up to (etcd's response header revision) */
@@ -35,8 +36,8 @@ export class WatchError extends Error {
 }
 
 export class WatchStream {
-  private readonly watchers = new Map<number, Watcher>();
-  private nextId = 0;
+  private readonly watchers = new Map<bigint, Watcher>();
+  private nextId = 0n;
   private closed = false;
   /** watchers of this stream in the store's unsynced set (kept by WatchableStore) */
   unsynced = 0;
@@ -49,13 +50,13 @@ export class WatchStream {
   ) {}
 
   /** Creates a watcher and returns its id; throws WatchError with etcd's reason. */
-  watch(o: WatchOptions): number {
+  watch(o: WatchOptions): bigint {
     if (this.closed) throw new WatchError('CLOSED', 'mvcc: watch stream is closed');
     if (o.end !== undefined && o.end.length > 0 && Buffer.compare(o.key, o.end) >= 0) {
       throw new WatchError('EMPTY_RANGE', 'mvcc: watcher range is empty');
     }
     let id = o.id;
-    if (id === 0) {
+    if (id === 0n) {
       while (this.watchers.has(this.nextId)) this.nextId++;
       id = this.nextId++;
     } else if (this.watchers.has(id)) {
@@ -68,7 +69,7 @@ export class WatchStream {
   }
 
   /** Removes a watcher; false when the stream has no watcher with that id. */
-  cancel(id: number): boolean {
+  cancel(id: bigint): boolean {
     const w = this.watchers.get(id);
     if (!w) return false;
     this.watchers.delete(id);
@@ -81,7 +82,7 @@ export class WatchStream {
     if (this.watchers.get(w.id) === w) this.watchers.delete(w.id);
   }
 
-  has(id: number): boolean {
+  has(id: bigint): boolean {
     return this.watchers.has(id);
   }
 
@@ -95,7 +96,7 @@ export class WatchStream {
   }
 
   /** Sends an empty result at the current revision for a synced watcher (progress notify); false otherwise. */
-  progress(id: number): boolean {
+  progress(id: bigint): boolean {
     const w = this.watchers.get(id);
     if (!w?.synced) return false;
     this.sink.send({ watchId: id, events: [], revision: this.ws.currentRevision });

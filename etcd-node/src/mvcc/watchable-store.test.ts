@@ -60,7 +60,7 @@ class Recorder implements WatchSink {
     this.results.push(r);
   }
   /** "type key=value@rev" per event, for one watch id */
-  events(id: number): string[] {
+  events(id: bigint): string[] {
     return this.results.filter((r) => r.watchId === id).flatMap((r) => r.events.map(show));
   }
 }
@@ -73,7 +73,7 @@ function show(ev: Event): string {
 }
 
 const opts = (o: Partial<WatchOptions> & { key: Buffer }): WatchOptions => ({
-  id: 0,
+  id: 0n,
   end: undefined,
   startRev: 0,
   noPut: false,
@@ -93,7 +93,7 @@ describe('watchable store', () => {
     const one = st.watch(opts({ key: b('a') }));
     const pre = st.watch(opts({ key: b('a'), end: b('b'), prevKv: true }));
     const from = st.watch(opts({ key: b('b'), end: Buffer.alloc(0), noPut: true }));
-    assert.deepEqual([one, pre, from], [0, 1, 2]);
+    assert.deepEqual([one, pre, from], [0n, 1n, 2n]);
     put(e, 'a', '1'); // rev 2
     put(e, 'ab', '2'); // rev 3
     put(e, 'a', '3'); // rev 4
@@ -178,19 +178,26 @@ describe('watchable store', () => {
     const e = openEnv();
     const rec = new Recorder();
     const st = e.ws.newStream(rec);
-    assert.equal(st.watch(opts({ key: b('a'), id: 7 })), 7);
-    assert.equal(st.watch(opts({ key: b('a') })), 0);
-    assert.throws(() => st.watch(opts({ key: b('a'), id: 7 })), (err: unknown) => err instanceof WatchError && err.code === 'DUPLICATE_ID');
+    assert.equal(st.watch(opts({ key: b('a'), id: 7n })), 7n);
+    assert.equal(st.watch(opts({ key: b('a') })), 0n);
+    assert.throws(() => st.watch(opts({ key: b('a'), id: 7n })), (err: unknown) => err instanceof WatchError && err.code === 'DUPLICATE_ID');
     assert.throws(
       () => st.watch(opts({ key: b('b'), end: b('a') })),
       (err: unknown) => err instanceof WatchError && err.message === 'mvcc: watcher range is empty',
     );
-    assert.equal(st.cancel(7), true);
-    assert.equal(st.cancel(7), false);
+    assert.equal(st.cancel(7n), true);
+    assert.equal(st.cancel(7n), false);
+    // etcd's ids are int64: one beyond 2^53 is kept exactly, not rounded to a neighbour
+    const big = 9_007_199_254_740_993n;
+    assert.equal(st.watch(opts({ key: b('z'), id: big })), big);
+    assert.throws(() => st.watch(opts({ key: b('z'), id: big })), (err: unknown) => err instanceof WatchError && err.code === 'DUPLICATE_ID');
+    assert.equal(st.watch(opts({ key: b('z'), id: big + 1n })), big + 1n, 'its neighbour is another watch');
+    assert.equal(st.cancel(big), true);
+    assert.equal(st.cancel(big + 1n), true);
     put(e, 'a', '1');
     assert.deepEqual(
       rec.results.map((r) => r.watchId),
-      [0],
+      [0n],
     );
     st.close();
     put(e, 'a', '2');
@@ -221,7 +228,7 @@ describe('watchable store', () => {
     assert.equal(rec.results.length, 10);
     assert.deepEqual(
       rec.results.map((r) => r.watchId),
-      [0, 1000, 2000, 3000, 4000, 5000, 6000, 7000, 8000, 9000],
+      [0n, 1000n, 2000n, 3000n, 4000n, 5000n, 6000n, 7000n, 8000n, 9000n],
     );
     st.close();
     assert.equal(e.ws.watcherCount, 0);

@@ -5,7 +5,7 @@ import type { WatchStream } from './watch-stream.js';
 
 export interface WatchOptions {
   /** 0: the stream picks the next free id (etcd's AutoWatchID) */
-  id: number;
+  id: bigint;
   key: Buffer;
   /** undefined: `key` only; empty: every key >= `key`; otherwise [key, end) */
   end: Buffer | undefined;
@@ -29,7 +29,7 @@ export class Watcher {
 
   constructor(
     readonly stream: WatchStream,
-    readonly id: number,
+    readonly id: bigint,
     readonly key: Buffer,
     readonly end: Buffer | undefined,
     minRev: number,

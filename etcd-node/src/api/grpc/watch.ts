@@ -63,7 +63,7 @@ export function watchService(server: EtcdServer, log: Logger): WatchServer {
 
 class WatchSession {
   private readonly stream: WatchStream;
-  private readonly extras = new Map<number, WatcherExtras>();
+  private readonly extras = new Map<bigint, WatcherExtras>();
   private queue: Promise<void> = Promise.resolve();
   private progressTimer: NodeJS.Timeout | undefined;
   private progressPending = false;
@@ -110,7 +110,7 @@ class WatchSession {
     if (this.closed) return;
     try {
       if (req.createRequest) await this.create(req.createRequest);
-      else if (req.cancelRequest) this.cancel(Number(req.cancelRequest.watchId));
+      else if (req.cancelRequest) this.cancel(req.cancelRequest.watchId);
       else if (req.progressRequest) this.requestProgress();
     } catch (err) {
       this.log.error('watch request failed', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
@@ -131,10 +131,10 @@ class WatchSession {
       return;
     }
     if (this.closed) return;
-    let id: number;
+    let id: bigint;
     try {
       id = this.stream.watch({
-        id: Number(c.watchId),
+        id: c.watchId,
         key: c.key,
         end,
         startRev: Number(c.startRevision),
@@ -152,14 +152,14 @@ class WatchSession {
     this.extras.set(id, { fragment: c.fragment, progressNotify: c.progressNotify, sentSinceTick: false });
     // the reply is written before any event of the watcher can be: catch-up runs in a later macrotask
     // and live events arrive only after a later apply
-    this.write({ ...this.base(this.server.store.currentRevision), watchId: BigInt(id), created: true });
+    this.write({ ...this.base(this.server.store.currentRevision), watchId: id, created: true });
     if (c.progressNotify) this.startProgressTimer();
   }
 
-  private cancel(id: number): void {
+  private cancel(id: bigint): void {
     if (!this.stream.cancel(id)) return;
     this.extras.delete(id);
-    this.write({ ...this.base(this.server.store.currentRevision), watchId: BigInt(id), canceled: true });
+    this.write({ ...this.base(this.server.store.currentRevision), watchId: id, canceled: true });
   }
 
   private requestProgress(): void {
@@ -190,11 +190,11 @@ class WatchSession {
     const extras = this.extras.get(r.watchId);
     if (r.compactRevision !== undefined) {
       this.extras.delete(r.watchId);
-      this.write({ ...this.base(0), watchId: BigInt(r.watchId), canceled: true, compactRevision: BigInt(r.compactRevision) });
+      this.write({ ...this.base(0), watchId: r.watchId, canceled: true, compactRevision: BigInt(r.compactRevision) });
       return;
     }
     if (r.events.length > 0 && extras) extras.sentSinceTick = true;
-    const resp: WatchResponse = { ...this.base(r.revision), watchId: BigInt(r.watchId), events: r.events };
+    const resp: WatchResponse = { ...this.base(r.revision), watchId: r.watchId, events: r.events };
     if (extras?.fragment) {
       for (const part of fragments(resp, this.server.cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES)) this.write(part);
     } else {
