@@ -305,13 +305,18 @@ describe('the operator reconciles EtcdClusters', () => {
     const restarts = steps.filter((x) => x.step === 'RestartMember');
     assert.equal(new Set(restarts.map((x) => x.ordinal)).size, 3, `three members restarted: ${JSON.stringify(restarts)}`);
     for (const r of restarts) assert.notEqual(r.member, r.leader, `member ${r.member} restarted while it led`);
-    const kinds = steps.map((x) => x.step);
-    for (let i = 1; i < kinds.length; i++) assert.ok(!(kinds[i] === 'RestartMember' && kinds[i - 1] === 'RestartMember'), `two restarts back to back: ${kinds.join(' ')}`);
+    const order = steps.map((x) => x.step);
+    for (let i = 1; i < order.length; i++) assert.ok(!(order[i] === 'RestartMember' && order[i - 1] === 'RestartMember'), `two restarts back to back: ${order.join(' ')}`);
     // nothing acknowledged was lost; clients saw only what a restart of a member explains
     const ip = (await podIPs('main'))[0]!;
     for (const key of acked) assert.equal((await etcdctl(`${ip}:2379`, ['get', key, '--print-value-only'])).stdout, `${key.split('-')[2]}\n`, `${key} survived`);
     const unexplained = errors.filter((e) => !/leader changed|no leader|unavailable|deadline exceeded|connection refused|transport is closing|connection reset/i.test(e));
-    console.log(`# roll-out under load: ${acked.length} writes acknowledged, ${errors.length} refused (${unexplained.length} unexplained)`);
+    const kinds = new Map<string, number>();
+    for (const e of errors) {
+      const k = /leader changed|no leader|unavailable|deadline exceeded|connection refused|transport is closing|connection reset/i.exec(e)?.[0] ?? 'other';
+      kinds.set(k, (kinds.get(k) ?? 0) + 1);
+    }
+    console.log(`# roll-out under load: ${acked.length} writes acknowledged, ${errors.length} refused (${[...kinds].map(([k, n]) => `${n}× ${k}`).join(', ') || 'none'})`);
     assert.ok(acked.length > 20, `the writers wrote (${acked.length})`);
     assert.deepEqual(unexplained, [], 'no client error beyond a restarting member');
     const events = await kubectl(['get', 'events', '-n', NS, '--field-selector', 'involvedObject.kind=EtcdCluster', '-o', 'jsonpath={.items[*].reason}']);
