@@ -378,13 +378,14 @@ describe('the operator reconciles EtcdClusters', () => {
     const port2 = (await freePorts(1))[0]!;
     const second = startOperator({}, port2);
     await eventually('the second operator to serve /healthz', async () => ((await get(port2, '/healthz')).status === 200 ? true : undefined), 30_000);
-    assert.equal((await get(port2, '/readyz')).status, 503, 'the second operator does not lead while the first does');
+    assert.equal((await get(port2, '/readyz')).status, 200, 'a stand-by is ready (a Deployment roll-out waits for it)');
+    assert.match((await get(port2, '/metrics')).body, /etcd_operator_is_leader 0/, 'the second operator does not lead while the first does');
     const holder = (await kubectl(['get', 'lease', 'etcd-operator', '-n', NS, '-o', 'jsonpath={.spec.holderIdentity}'])).stdout;
     assert.match(holder, new RegExp(`-${operator!.pid}$`));
     // the first gives the lease up on SIGTERM: the second takes over
     operator!.kill('SIGTERM');
     await new Promise((r) => operator!.once('exit', r));
-    await eventually('the second operator to lead', async () => ((await get(port2, '/readyz')).status === 200 ? true : undefined), 30_000);
+    await eventually('the second operator to lead', async () => (/etcd_operator_is_leader 1/.test((await get(port2, '/metrics')).body) ? true : undefined), 30_000);
     operator = second;
     metricsPort = port2;
   });

@@ -95,7 +95,10 @@ export async function managerMain(argv: string[]): Promise<number> {
       : undefined;
   // outside a pod the operator is someone's process on a workstation: its metrics stay on loopback
   const metricsAddress = args['metrics-address'] ?? (inPod() ? ':8080' : '127.0.0.1:8080');
-  const server = metricsAddress === '0' ? undefined : await serveMetrics(metricsAddress, metrics, () => elector?.isLeader ?? true);
+  // ready while it runs, leading or standing by (as controller-runtime's managers are): a stand-by is
+  // what a roll-out of the Deployment and `helm install --wait` must see Ready; who leads is the Lease's
+  // holder and the metric etcd_operator_is_leader
+  const server = metricsAddress === '0' ? undefined : await serveMetrics(metricsAddress, metrics, () => true);
 
   const recorder = new EventRecorder(kube, 'etcd-operator', log);
   const clusterController = new EtcdClusterController(kube, log, recorder);

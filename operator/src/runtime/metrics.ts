@@ -1,5 +1,5 @@
 // The operator's /metrics (Prometheus), /healthz and /readyz on --metrics-address. Reconcile counts,
-// durations and errors per controller, and the workqueue depth; ready once it leads (or has no election).
+// durations and errors per controller, and the workqueue depth.
 import http from 'node:http';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
