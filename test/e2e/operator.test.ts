@@ -360,6 +360,24 @@ describe('the operator reconciles EtcdClusters', () => {
     );
   });
 
+  it('a version two minors away is refused with a condition and nothing restarts; back to the running one clears it', async () => {
+    const uidsBefore = await podUids();
+    assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', '{"spec":{"version":"0.3.0"}}'])).code, 0);
+    const d = await eventually('Degraded with reason VersionChangeRefused', async () => {
+      const c = (await status('main')).conditions?.find((x) => x.type === 'Degraded');
+      return c?.status === 'True' && c.reason === 'VersionChangeRefused' ? c : undefined;
+    });
+    assert.match(d.message, /version 0\.1\.0 → 0\.3\.0 skips a minor version: members move one minor at a time \(upgrade to 0\.2\.x first\)/);
+    assert.equal((await status('main')).currentVersion, '0.1.0', 'status says what the members run');
+    assert.deepEqual(await podUids(), uidsBefore, 'no member restarted');
+    assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', '{"spec":{"version":"0.1.0"}}'])).code, 0);
+    await eventually('Degraded to clear', async () => {
+      const s = await status('main');
+      return condition(s, 'Degraded') === 'False' && s.phase === 'Running' ? true : undefined;
+    });
+    assert.deepEqual(await podUids(), uidsBefore, 'still no member restarted: the template is the one they run');
+  });
+
   it('records Events, serves /metrics and /readyz, and a second operator waits for the lease', async () => {
     const events = await kubectl(['get', 'events', '-n', NS, '--field-selector', 'involvedObject.kind=EtcdCluster', '-o', 'jsonpath={.items[*].reason}']);
     for (const r of ['Bootstrapping', 'MemberAdded', 'MemberPromoted', 'MemberRemoved', 'Scaled']) assert.match(events.stdout, new RegExp(r));

@@ -188,6 +188,12 @@ export class EtcdClusterController {
       if (was !== undefined && was !== now) lostData.add(ord);
       else if (was === undefined && now !== undefined && readyPods.has(ord)) record[`claim-${ord}`] = now;
     }
+    // what the members' pods run, as the kubelet reports it (never the spec's wish)
+    const running = new Set<string>();
+    for (const p of pods) {
+      const image = p.status?.containerStatuses?.find((c) => c.name === 'etcd')?.image;
+      if (image) running.add(versionOfImage(image));
+    }
     const observed: Observed = {
       cluster: owner,
       spec,
@@ -203,6 +209,7 @@ export class EtcdClusterController {
       members: members?.map((m) => ({ id: m.id, name: m.name, peerURL: m.peerURLs[0] ?? '', isLearner: m.isLearner })),
       ...(unreachable ? { unreachable } : {}),
       leaderId,
+      runningVersions: [...running],
       ...(sts
         ? {
             templateCurrent: sts.metadata.annotations?.[TEMPLATE_HASH] === desiredHash,
@@ -211,12 +218,6 @@ export class EtcdClusterController {
           }
         : {}),
     };
-    // what the members' pods run, as the kubelet reports it (never the spec's wish)
-    const running = new Set<string>();
-    for (const p of pods) {
-      const image = p.status?.containerStatuses?.find((c) => c.name === 'etcd')?.image;
-      if (image) running.add(versionOfImage(image));
-    }
     const currentVersion = running.size > 0 ? [...running].sort().join(', ') : undefined;
     const updatedMembers = [...podsByOrdinal.entries()].filter(([ord, p]) => ord < (sts?.spec.replicas ?? 0) && p.updated && !p.terminating).length;
     return { observed, members, clusterId, leaderId, bootstrapState: config?.data?.['initial-cluster-state'], record, currentVersion, updatedMembers };
@@ -384,7 +385,7 @@ function eventFor(step: Step): ['Normal' | 'Warning', string, string] | undefine
     case 'RestartMember':
       return ['Normal', 'MemberRestarted', `restarted ${step.id !== undefined ? `member ${step.id} (ordinal ${step.ordinal})` : `ordinal ${step.ordinal}`}: ${step.reason}`];
     case 'Degraded':
-      return step.reason === 'MemberNotReady' ? ['Warning', step.reason, step.message] : undefined;
+      return step.reason === 'MemberNotReady' || step.reason === 'VersionChangeRefused' ? ['Warning', step.reason, step.message] : undefined;
     default:
       return undefined;
   }

@@ -208,3 +208,15 @@ describe('roll-outs (OnDelete: the operator restarts members one at a time)', ()
     assert.deepEqual(s, { kind: 'AddLearner', ordinal: 3 });
   });
 });
+
+describe('version changes', () => {
+  it('a version two minors away is refused (Degraded, nothing applied); one minor away rolls out', () => {
+    const s = plan(world({ templateCurrent: false, runningVersions: ['0.1.0'] }, { version: '0.3.0' }));
+    assert.equal(s.kind, 'Degraded');
+    assert.equal((s as { reason: string }).reason, 'VersionChangeRefused');
+    assert.match((s as { message: string }).message, /0\.1\.0 → 0\.3\.0 skips a minor version/);
+    assert.deepEqual(plan(world({ templateCurrent: false, runningVersions: ['0.1.0'] }, { version: '0.2.0' })), { kind: 'UpdateStatefulSet' });
+    // an image reference is the user's choice: not judged
+    assert.deepEqual(plan(world({ templateCurrent: false, runningVersions: ['0.1.0'] }, { image: 'registry.example/etcd-node:0.5.0' })), { kind: 'UpdateStatefulSet' });
+  });
+});

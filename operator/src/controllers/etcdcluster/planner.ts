@@ -18,6 +18,7 @@
 // spec.progressDeadlineSeconds after it started stops everything: Degraded, naming the member.
 import type { EtcdClusterSpec } from '../../api/etcd-cluster.js';
 import { names, ordinalOf, quorum, type ClusterRef } from '../../resources/names.js';
+import { versionChangeRefusal } from './version-policy.js';
 
 export interface ObservedMember {
   /** hex */
@@ -68,6 +69,8 @@ export interface Observed {
   readonly statefulSetObserved?: boolean;
   /** the members' pods by ordinal; without it no roll-out is planned */
   readonly pods?: ReadonlyMap<number, ObservedPod>;
+  /** the versions (image tags) the members' pods run, as the kubelet reports them */
+  readonly runningVersions?: readonly string[];
 }
 
 export type Step =
@@ -109,7 +112,11 @@ export function plan(o: Observed): Step {
   if (o.statefulSetReplicas === undefined) return { kind: 'CreateStatefulSet', replicas: o.spec.replicas };
   if (!o.pdbExists) return { kind: 'CreatePDB' };
   // a template that cannot start a member is fixed by a new one: apply it before waiting for members
-  if (o.templateCurrent === false) return { kind: 'UpdateStatefulSet' };
+  if (o.templateCurrent === false) {
+    const refused = o.spec.image === undefined ? versionChangeRefusal(o.runningVersions ?? [], o.spec.version) : undefined;
+    if (refused) return { kind: 'Degraded', reason: 'VersionChangeRefused', message: refused };
+    return { kind: 'UpdateStatefulSet' };
+  }
   if (o.statefulSetObserved === false) return { kind: 'Wait', reason: 'StatefulSetUpdating', message: 'waiting for the StatefulSet controller to take the new pod template' };
   const pods = [...(o.pods ?? new Map<number, ObservedPod>()).entries()].sort((a, b) => a[0] - b[0]);
   for (const [ord, p] of pods) {
