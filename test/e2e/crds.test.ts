@@ -27,7 +27,7 @@ describe('the operator CRDs on kube-apiserver', () => {
     const ok = await kubectl(['apply', '-f', '-'], cluster('{version: "0.1.0"}'));
     assert.equal(ok.code, 0, ok.stderr);
     const stored = JSON.parse((await kubectl(['get', 'etcdcluster', 'main', '-o', 'json'])).stdout) as { spec: Record<string, unknown> };
-    assert.deepEqual(stored.spec, { version: '0.1.0', replicas: 3, storage: { size: '8Gi' }, paused: false, pvcRetentionPolicy: 'Retain', adoptExistingClaims: false });
+    assert.deepEqual(stored.spec, { version: '0.1.0', replicas: 3, storage: { size: '8Gi' }, progressDeadlineSeconds: 600, paused: false, pvcRetentionPolicy: 'Retain', adoptExistingClaims: false });
 
     const refused: Array<[string, RegExp]> = [
       ['{version: "0.1.0", replicas: 0}', /spec\.replicas: Invalid value: 0: spec\.replicas in body should be greater than or equal to 1/],
@@ -70,6 +70,9 @@ describe('the operator CRDs on kube-apiserver', () => {
 
     const table = await kubectl(['get', 'etcdclusters']);
     assert.match(table.stdout, /^NAME\s+REPLICAS\s+READY\s+LEADER\s+VERSION\s+PHASE\s+AGE/);
+    const wide = await kubectl(['get', 'etcdclusters', '-o', 'wide']);
+    assert.match(wide.stdout, /^NAME\s+REPLICAS\s+READY\s+LEADER\s+VERSION\s+PHASE\s+UPDATED\s+WANTED\s+CLUSTER-ID\s+ENDPOINT\s+AGE\n/);
+    assert.match(wide.stdout, /\nmain\s+3\s+.*\s0\.1\.0\s/, 'WANTED is the spec\'s version');
     assert.match(table.stdout, /\nmain\s+3\s+/);
     await kubectl(['delete', 'etcdcluster', 'main', 'tls', 'plain']);
   });

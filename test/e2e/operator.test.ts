@@ -381,6 +381,10 @@ describe('the operator reconciles EtcdClusters', () => {
   it('records Events, serves /metrics and /readyz, and a second operator waits for the lease', async () => {
     const events = await kubectl(['get', 'events', '-n', NS, '--field-selector', 'involvedObject.kind=EtcdCluster', '-o', 'jsonpath={.items[*].reason}']);
     for (const r of ['Bootstrapping', 'MemberAdded', 'MemberPromoted', 'MemberRemoved', 'Scaled']) assert.match(events.stdout, new RegExp(r));
+    // one ClaimDeleted per claim deleted: 5 → 3 (ordinals 4, 3), 3 → 1 (2, 1), 4 → 3 after the crash (3); a
+    // claim stays Terminating a while, and it is not deleted (nor recorded) a second time meanwhile
+    const claimEvents = await kubectl(['get', 'events', '-n', NS, '--field-selector', 'involvedObject.kind=EtcdCluster,reason=ClaimDeleted', '-o', 'jsonpath={range .items[*]}{.message}{"\\n"}{end}']);
+    assert.equal(claimEvents.stdout.trim().split('\n').length, 5, claimEvents.stdout);
     const get = async (port: number, path: string): Promise<{ status: number; body: string }> => {
       try {
         const res = await fetch(`http://127.0.0.1:${port}${path}`);

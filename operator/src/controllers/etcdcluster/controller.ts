@@ -9,7 +9,7 @@ import { bootstrapConfig, versionOfImage, clientScheme, clientService, labels, p
 import { restoreInitOf, type RestoreInit } from '../../resources/restore-init.js';
 import { claimTemplateOf, CLIENT_PORT, clientURL, initialCluster, memberHost, names, ordinalOf, peerURL } from '../../resources/names.js';
 import type { EventRecorder } from '../../runtime/events.js';
-import type { Kube, Obj } from '../../runtime/kube.js';
+import { KubeError, type Kube, type Obj } from '../../runtime/kube.js';
 import type { Logger } from '../../runtime/log.js';
 import { plan, type Observed, type ObservedPod, type Step } from './planner.js';
 import { settleConditions } from '../../runtime/conditions.js';
@@ -128,7 +128,7 @@ export class EtcdClusterController {
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
     const pods = await this.kube.list<Pod>(`${ns}/pods`, selector);
-    const claims = await this.kube.list<{ metadata: { name: string; uid?: string } }>(`${ns}/persistentvolumeclaims`, selector);
+    const claims = await this.kube.list<{ metadata: { name: string; uid?: string; deletionTimestamp?: string } }>(`${ns}/persistentvolumeclaims`, selector);
     const ordinal = (n: string, prefix: string): number | undefined => {
       const m = new RegExp(`^${prefix}-(\\d+)$`).exec(n);
       return m ? Number(m[1]) : undefined;
@@ -157,7 +157,9 @@ export class EtcdClusterController {
     for (const c of claims) {
       const ord = ordinal(c.metadata.name, `${owner.claimTemplate ?? 'data'}-${names.statefulSet(owner)}`);
       if (ord === undefined) continue;
-      claimOrdinals.add(ord);
+      // a claim being deleted stays while its finalizer runs: for the planner it is gone already (deleting
+      // it again recorded a second ClaimDeleted); its uid still tells whose data it held
+      if (!c.metadata.deletionTimestamp) claimOrdinals.add(ord);
       if (c.metadata.uid) claimUid.set(ord, c.metadata.uid);
     }
     let members: MemberInfo[] | undefined;
@@ -357,7 +359,13 @@ export class EtcdClusterController {
     const conditions = settleConditions(conds, ec.status?.conditions ?? [], ec.metadata.generation);
     const next = { ...status, conditions };
     if (JSON.stringify(next) === JSON.stringify(ec.status)) return;
-    await this.kube.mergePatch(`${API}/namespaces/${ec.metadata.namespace}/etcdclusters/${ec.metadata.name}/status`, { status: next });
+    try {
+      await this.kube.mergePatch(`${API}/namespaces/${ec.metadata.namespace}/etcdclusters/${ec.metadata.name}/status`, { status: next });
+    } catch (err) {
+      // deleted while this reconcile ran: there is no status to write, and nothing failed
+      if (err instanceof KubeError && err.notFound) return;
+      throw err;
+    }
   }
 }
 
