@@ -6,30 +6,19 @@
 // One replica: the pod runner runs pods as processes of one host, so two operator pods cannot both listen
 // on the metrics port (in a cluster each pod has its own network; kind runs the chart's default of two).
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { after, describe, it } from 'node:test';
 import { etcdctl } from '../support/etcdctl.js';
 import { freePorts, repoRoot } from '../support/servers.js';
 import { chartDir, helmBin, missing } from '../deploy/tools.js';
-import { env, eventually, kubectl } from './support.js';
+import { env, eventually, kubectl, runTool } from './support.js';
 
 const RELEASE = 'chart-e2e';
 const NS = 'chart-e2e';
 const FULLNAME = `${RELEASE}-etcd-operator`;
 
-function helm(args: string[], timeoutMs = 300_000): Promise<{ code: number; out: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(helmBin, [...args, '--kubeconfig', env.kubeconfig], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.on('data', (b: Buffer) => (out += b.toString()));
-    p.stderr.on('data', (b: Buffer) => (out += b.toString()));
-    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
-    p.once('error', reject);
-    p.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? 1, out });
-    });
-  });
+async function helm(args: string[]): Promise<{ code: number | null; out: string }> {
+  const r = await runTool(helmBin, [...args, '--kubeconfig', env.kubeconfig], undefined, 300_000);
+  return { code: r.code, out: r.stdout + r.stderr };
 }
 
 interface ClusterStatus {

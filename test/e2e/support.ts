@@ -54,8 +54,13 @@ export interface RunResult {
 
 /** kubectl with the harness's kubeconfig; never throws on a non-zero exit. */
 export function kubectl(args: string[], stdin?: string, timeoutMs = 60_000): Promise<RunResult> {
+  return runTool(k8sTool('kubectl'), [`--kubeconfig=${env.kubeconfig}`, ...args], stdin, timeoutMs);
+}
+
+/** A tool's output and exit code (killed after timeoutMs); never throws on a non-zero exit. */
+export function runTool(bin: string, args: string[], stdin?: string, timeoutMs = 60_000): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(k8sTool('kubectl'), [`--kubeconfig=${env.kubeconfig}`, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = spawn(bin, args, { cwd: repoRoot, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));

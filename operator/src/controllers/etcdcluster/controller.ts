@@ -11,7 +11,7 @@ import { claimTemplateOf, CLIENT_PORT, clientURL, initialCluster, memberHost, na
 import type { EventRecorder } from '../../runtime/events.js';
 import { KubeError, type Kube, type Obj } from '../../runtime/kube.js';
 import type { Logger } from '../../runtime/log.js';
-import { plan, type Observed, type ObservedPod, type Step } from './planner.js';
+import { plan, updatedMembers, type Observed, type ObservedPod, type Step } from './planner.js';
 import { settleConditions } from '../../runtime/conditions.js';
 
 const API = '/apis/etcdts.dev/v1alpha1';
@@ -221,8 +221,7 @@ export class EtcdClusterController {
         : {}),
     };
     const currentVersion = running.size > 0 ? [...running].sort().join(', ') : undefined;
-    const updatedMembers = [...podsByOrdinal.entries()].filter(([ord, p]) => ord < (sts?.spec.replicas ?? 0) && p.updated && !p.terminating).length;
-    return { observed, members, clusterId, leaderId, bootstrapState: config?.data?.['initial-cluster-state'], record, currentVersion, updatedMembers };
+    return { observed, members, clusterId, leaderId, bootstrapState: config?.data?.['initial-cluster-state'], record, currentVersion, updatedMembers: updatedMembers(podsByOrdinal, sts?.spec.replicas ?? 0) };
   }
 
   private async act(owner: Owner, spec: Observed['spec'], step: Step, o: Awaited<ReturnType<EtcdClusterController['observe']>>, admin: EtcdAdmin, restore: RestoreInit | undefined, desired: Obj): Promise<Result> {

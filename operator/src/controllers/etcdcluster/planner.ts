@@ -202,20 +202,24 @@ export function plan(o: Observed): Step {
   // roll-out: every member is ready; the followers on the old template first (highest ordinal first), the leader last
   const stale = pods.filter(([ord, p]) => ord < size && !p.updated).map(([ord]) => ord);
   if (stale.length > 0) {
-    const updated = pods.filter(([ord, p]) => ord < size && p.updated).length;
-    const progress = `${updated} of ${size} members updated`;
+    const progress = `${updatedMembers(o.pods, size)} of ${size} members updated`;
     if (pods.some(([, p]) => p.terminating)) return { kind: 'Wait', reason: 'MemberRestarting', message: `waiting for a restarted member to stop (${progress})` };
     if (o.leaderId === undefined) return { kind: 'Wait', reason: 'NoLeader', message: `waiting for a leader before restarting the next member (${progress})` };
     const follower = [...stale].reverse().find((ord) => byOrdinal.get(ord)?.id !== o.leaderId);
     if (follower !== undefined) return { kind: 'RestartMember', ordinal: follower, ...idOf(byOrdinal, follower), reason: `the pod template changed; ${progress}` };
     const leaderOrd = stale[0]!;
-    const to = [...byOrdinal.entries()].find(([k, x]) => k !== leaderOrd && k < size && !x.isLearner && o.readyPods.has(k) && pods.some(([ord, p]) => ord === k && p.updated))?.[1];
+    const to = [...byOrdinal.entries()].find(([k, x]) => k !== leaderOrd && k < size && !x.isLearner && o.readyPods.has(k) && o.pods?.get(k)?.updated === true)?.[1];
     if (to) return { kind: 'MoveLeader', from: o.leaderId, to: to.id };
-    // one member, or no updated voter to lead: the leader restarts as it is (the cluster is unavailable meanwhile with one member)
-    if (size === 1 || ![...byOrdinal.keys()].some((k) => k !== leaderOrd)) return { kind: 'RestartMember', ordinal: leaderOrd, ...idOf(byOrdinal, leaderOrd), reason: `the pod template changed; ${progress}` };
+    // the only member: it restarts as it is (the cluster is unavailable meanwhile)
+    if (![...byOrdinal.keys()].some((k) => k !== leaderOrd)) return { kind: 'RestartMember', ordinal: leaderOrd, ...idOf(byOrdinal, leaderOrd), reason: `the pod template changed; ${progress}` };
     return { kind: 'Wait', reason: 'NoLeaderTransferee', message: `no updated ready voter to move leadership to (${progress})` };
   }
   return { kind: 'Settled' };
+}
+
+/** Members of the first `size` ordinals whose pod runs the latest template and is not stopping (status.updatedMembers). */
+export function updatedMembers(pods: ReadonlyMap<number, ObservedPod> | undefined, size: number): number {
+  return [...(pods ?? new Map<number, ObservedPod>()).entries()].filter(([ord, p]) => ord < size && p.updated && !p.terminating).length;
 }
 
 function idOf(byOrdinal: ReadonlyMap<number, ObservedMember>, ord: number): { id?: string } {
