@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { etcdctl } from '../support/etcdctl.js';
 import { freePorts, repoRoot } from '../support/servers.js';
-import { env, eventually, kubectl, operatorKubeconfig, sleep, spawnOperator } from './support.js';
+import { env, eventually, kubectl, operatorKubeconfig, otherBuild, sleep, spawnOperator } from './support.js';
+
+const IMAGE = 'ghcr.io/etcd-ts/etcd-node';
 
 const NS = 'op';
 
@@ -20,7 +22,7 @@ interface Status {
   readyMembers?: number;
   leaderId?: string;
   currentVersion?: string;
-  members?: Array<{ id: string; isLearner: boolean; healthy: boolean }>;
+  members?: Array<{ id: string; isLearner: boolean; healthy: boolean; version?: string }>;
   conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
 }
 
@@ -149,7 +151,7 @@ describe('the operator reconciles EtcdClusters', () => {
     const s = await settled('main', 3).catch((err: unknown) => {
       throw new Error(`${String(err)}\n--- operator log (tail) ---\n${logs.split('\n').slice(-40).join('\n')}`, { cause: err });
     });
-    assert.equal(s.currentVersion, '0.1.0', 'the version the pods run, as their container statuses report it');
+    assert.equal(s.currentVersion, '0.1.0', 'the version the members report running');
     assert.ok(s.leaderId, 'status names the leader');
     const ips = await podIPs('main');
     assert.equal(ips.length, 3);
@@ -255,11 +257,14 @@ describe('the operator reconciles EtcdClusters', () => {
     return new Map(r.stdout.trim().split('\n').filter(Boolean).map((l) => l.split('=') as [string, string]));
   };
 
-  it('a changed option rolls out one member at a time, the leader last, under writes; the members report it', async () => {
-    const quota = 3 * 1024 * 1024 * 1024;
-    const from = logs.length;
-    const uidsBefore = await podUids();
-    // a write load from several clients through every member's address, kept current as pods come back
+  const CLIENT_RESTART_ERRORS = /leader changed|no leader|unavailable|deadline exceeded|connection refused|transport is closing|connection reset/i;
+
+  /**
+   * Runs `during` under a write load from three clients through every member's address (kept current as
+   * pods come back), then checks what a user would: every acknowledged write is there, and clients saw
+   * only the errors a restarting member explains.
+   */
+  const underWrites = async (label: string, during: () => Promise<void>): Promise<void> => {
     let ips = await podIPs('main');
     let stop = false;
     const acked: string[] = [];
@@ -273,13 +278,46 @@ describe('the operator reconciles EtcdClusters', () => {
     })();
     const writers = [0, 1, 2].map(async (w) => {
       for (let i = 0; !stop; i++) {
-        const key = `rollout-${w}-${i}`;
+        const key = `${label}-${w}-${i}`;
         const r = await etcdctl(ips.map((ip) => `${ip}:2379`).join(','), ['--command-timeout=10s', 'put', key, String(i)]);
         if (r.code === 0) acked.push(key);
         else errors.push(r.stderr.trim());
       }
     });
     try {
+      await during();
+    } finally {
+      stop = true;
+      await Promise.all([...writers, refresher]);
+    }
+    const ip = (await podIPs('main'))[0]!;
+    for (const key of acked) assert.equal((await etcdctl(`${ip}:2379`, ['get', key, '--print-value-only'])).stdout, `${key.split('-').at(-1)}\n`, `${key} survived`);
+    const kinds = new Map<string, number>();
+    for (const e of errors) {
+      const k = CLIENT_RESTART_ERRORS.exec(e)?.[0] ?? 'other';
+      kinds.set(k, (kinds.get(k) ?? 0) + 1);
+    }
+    console.log(`# ${label} under load: ${acked.length} writes acknowledged, ${errors.length} refused (${[...kinds].map(([k, n]) => `${n}× ${k}`).join(', ') || 'none'})`);
+    assert.ok(acked.length > 20, `the writers wrote (${acked.length})`);
+    assert.deepEqual(errors.filter((e) => !CLIENT_RESTART_ERRORS.test(e)), [], 'no client error beyond a restarting member');
+  };
+
+  /** Every pod was made again, one restart at a time, never the leader while it led. */
+  const assertRolledOneByOne = (from: number, uidsBefore: Map<string, string>, uidsAfter: Map<string, string>): void => {
+    for (const [pod, uid] of uidsBefore) assert.notEqual(uidsAfter.get(pod), uid, `${pod} was restarted`);
+    const steps = stepsSince(from);
+    const restarts = steps.filter((x) => x.step === 'RestartMember');
+    assert.equal(new Set(restarts.map((x) => x.ordinal)).size, 3, `three members restarted: ${JSON.stringify(restarts)}`);
+    for (const r of restarts) assert.notEqual(r.member, r.leader, `member ${r.member} restarted while it led`);
+    const order = steps.map((x) => x.step);
+    for (let i = 1; i < order.length; i++) assert.ok(!(order[i] === 'RestartMember' && order[i - 1] === 'RestartMember'), `two restarts back to back: ${order.join(' ')}`);
+  };
+
+  it('a changed option rolls out one member at a time, the leader last, under writes; the members report it', async () => {
+    const quota = 3 * 1024 * 1024 * 1024;
+    const from = logs.length;
+    const uidsBefore = await podUids();
+    await underWrites('rollout', async () => {
       assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { options: { quotaBackendBytes: quota } } })])).code, 0);
       await eventually(
         'every member to run the new template and report the new quota',
@@ -294,31 +332,8 @@ describe('the operator reconciles EtcdClusters', () => {
         },
         300_000,
       );
-    } finally {
-      stop = true;
-      await Promise.all([...writers, refresher]);
-    }
-    // every pod was made again, and each restart waited for the one before to be ready
-    const uidsAfter = await podUids();
-    for (const [pod, uid] of uidsBefore) assert.notEqual(uidsAfter.get(pod), uid, `${pod} was restarted`);
-    const steps = stepsSince(from);
-    const restarts = steps.filter((x) => x.step === 'RestartMember');
-    assert.equal(new Set(restarts.map((x) => x.ordinal)).size, 3, `three members restarted: ${JSON.stringify(restarts)}`);
-    for (const r of restarts) assert.notEqual(r.member, r.leader, `member ${r.member} restarted while it led`);
-    const order = steps.map((x) => x.step);
-    for (let i = 1; i < order.length; i++) assert.ok(!(order[i] === 'RestartMember' && order[i - 1] === 'RestartMember'), `two restarts back to back: ${order.join(' ')}`);
-    // nothing acknowledged was lost; clients saw only what a restart of a member explains
-    const ip = (await podIPs('main'))[0]!;
-    for (const key of acked) assert.equal((await etcdctl(`${ip}:2379`, ['get', key, '--print-value-only'])).stdout, `${key.split('-')[2]}\n`, `${key} survived`);
-    const unexplained = errors.filter((e) => !/leader changed|no leader|unavailable|deadline exceeded|connection refused|transport is closing|connection reset/i.test(e));
-    const kinds = new Map<string, number>();
-    for (const e of errors) {
-      const k = /leader changed|no leader|unavailable|deadline exceeded|connection refused|transport is closing|connection reset/i.exec(e)?.[0] ?? 'other';
-      kinds.set(k, (kinds.get(k) ?? 0) + 1);
-    }
-    console.log(`# roll-out under load: ${acked.length} writes acknowledged, ${errors.length} refused (${[...kinds].map(([k, n]) => `${n}× ${k}`).join(', ') || 'none'})`);
-    assert.ok(acked.length > 20, `the writers wrote (${acked.length})`);
-    assert.deepEqual(unexplained, [], 'no client error beyond a restarting member');
+    });
+    assertRolledOneByOne(from, uidsBefore, await podUids());
     const events = await kubectl(['get', 'events', '-n', NS, '--field-selector', 'involvedObject.kind=EtcdCluster', '-o', 'jsonpath={.items[*].reason}']);
     assert.match(events.stdout, /TemplateUpdated/);
     assert.equal((events.stdout.match(/MemberRestarted/g) ?? []).length >= 3, true, events.stdout);
@@ -376,6 +391,58 @@ describe('the operator reconciles EtcdClusters', () => {
       return condition(s, 'Degraded') === 'False' && s.phase === 'Running' ? true : undefined;
     });
     assert.deepEqual(await podUids(), uidsBefore, 'still no member restarted: the template is the one they run');
+  });
+
+  it('an upgrade to the next minor (another build) rolls out under writes; currentVersion follows what the members report', async () => {
+    // the pod runner runs this image as a build whose package.json says 0.2.0: the members report 0.2.0 only
+    // once they run it, whatever the StatefulSet says
+    const build = otherBuild(`${IMAGE}:0.2.0`, '0.2.0');
+    try {
+      const from = logs.length;
+      const uidsBefore = await podUids();
+      const seen: string[] = [];
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          const v = (await status('main')).currentVersion;
+          if (v !== undefined && seen.at(-1) !== v) seen.push(v);
+          await sleep(200);
+        }
+      })();
+      try {
+        await underWrites('upgrade', async () => {
+          assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', '{"spec":{"version":"0.2.0"}}'])).code, 0);
+          await eventually(
+            'every member to report 0.2.0',
+            async () => {
+              const s = (await status('main')) as Status & { updatedMembers?: number };
+              const versions = (s.members ?? []).map((m) => m.version);
+              return s.phase === 'Running' && s.updatedMembers === 3 && s.readyMembers === 3 && versions.length === 3 && versions.every((v) => v === '0.2.0') ? s : undefined;
+            },
+            300_000,
+          );
+        });
+      } finally {
+        sampling = false;
+        await sampler;
+      }
+      assert.deepEqual(seen, ['0.1.0', '0.1.0, 0.2.0', '0.2.0'], 'currentVersion: the old version until a member runs the new one, both while mixed, the new one at the end');
+      assertRolledOneByOne(from, uidsBefore, await podUids());
+      for (const ip of await podIPs('main')) {
+        const body = await fetch(`http://${ip}:2379/metrics`).then((r) => r.text());
+        assert.match(body, /^etcd_node_build_info\{version="0\.2\.0",node_version="[^"]+"\} 1$/m, `the member at ${ip} runs the 0.2.0 build`);
+      }
+      const table = await kubectl(['get', 'etcdclusters', '-n', NS]);
+      assert.match(table.stdout, /\nmain\s+3\s+3\s+[0-9a-f]+\s+0\.2\.0\s+Running/);
+      // and back down one minor, so the tests after this one find the cluster they expect
+      assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', '{"spec":{"version":"0.1.0"}}'])).code, 0);
+      await eventually('every member to report 0.1.0 again', async () => {
+        const s = (await status('main')) as Status & { updatedMembers?: number };
+        return s.phase === 'Running' && s.updatedMembers === 3 && s.readyMembers === 3 && s.currentVersion === '0.1.0' ? true : undefined;
+      }, 300_000);
+    } finally {
+      rmSync(build, { recursive: true, force: true });
+    }
   });
 
   it('records Events, serves /metrics and /readyz, and a second operator waits for the lease', async () => {

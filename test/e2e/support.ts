@@ -1,7 +1,8 @@
 // What the e2e tests get from `npm run test:e2e` (scripts/test-e2e.ts starts the control plane and the
 // pod runner, then runs these tests with the variables below set).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, realpathSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { k8sTool } from '../k8s/tools.js';
 import { repoRoot } from '../support/servers.js';
@@ -34,7 +35,27 @@ export const env = {
   get podLogs(): string {
     return need('ETCD_TS_POD_LOGS');
   },
+  /** the pod runner's image → build map (test/k8s/README.md) */
+  get podBuilds(): string {
+    return need('ETCD_TS_POD_BUILDS');
+  },
 };
+
+/**
+ * Another build of this checkout whose package.json says `version` (etcd-node reports it in its
+ * etcd_node_build_info metric), run by the pod runner for `image`: bin/ and dist/ copied, node_modules
+ * shared. Returns the build's folder (removed by the caller).
+ */
+export function otherBuild(image: string, version: string): string {
+  const root = mkdtempSync(join(tmpdir(), `etcd-ts-build-${version}-`));
+  cpSync(join(repoRoot, 'bin'), join(root, 'bin'), { recursive: true });
+  cpSync(join(repoRoot, 'dist'), join(root, 'dist'), { recursive: true });
+  const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as Record<string, unknown>;
+  writeFileSync(join(root, 'package.json'), `${JSON.stringify({ ...pkg, version }, null, 2)}\n`);
+  symlinkSync(realpathSync(join(repoRoot, 'node_modules')), join(root, 'node_modules'));
+  writeFileSync(join(env.podBuilds, encodeURIComponent(image)), root);
+  return root;
+}
 
 /** What a pod's process printed (all its restarts): the pod runner's stand-in for `kubectl logs`. */
 export function podLog(namespace: string, pod: string): string {

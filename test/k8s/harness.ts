@@ -28,6 +28,7 @@ export async function startHarness(): Promise<Harness> {
       ETCD_TS_K8S_STORAGE_ENDPOINT: plane.storage.endpoint,
       ETCD_TS_HOSTS_FILE: runner.hosts,
       ETCD_TS_POD_LOGS: runner.logDir,
+      ETCD_TS_POD_BUILDS: runner.buildsDir,
     },
     stop: async () => {
       await runner.stop();

@@ -126,6 +126,7 @@ export class PodRunner {
   ) {
     mkdirSync(join(workDir, 'volumes'), { recursive: true });
     mkdirSync(this.logDir, { recursive: true });
+    mkdirSync(this.buildsDir, { recursive: true });
     this.hostsFile = join(workDir, 'hosts');
     writeFileSync(this.hostsFile, '');
   }
@@ -154,6 +155,24 @@ export class PodRunner {
     await this.loop;
     await Promise.all([...this.pods.values()].map((r) => this.kill(r)));
     this.kube.close();
+  }
+
+  /**
+   * Images → other builds of this project: a file named after the image (encodeURIComponent) holding the
+   * root folder of a build (bin/, dist/, package.json). A container whose image has one runs that build's
+   * program; every other image runs this checkout's. Tests write it to upgrade between two builds.
+   */
+  get buildsDir(): string {
+    return join(this.workDir, 'builds');
+  }
+
+  private buildRoot(image: string | undefined): string {
+    if (!image) return repoRoot;
+    try {
+      return readFileSync(join(this.buildsDir, encodeURIComponent(image)), 'utf8').trim() || repoRoot;
+    } catch {
+      return repoRoot;
+    }
   }
 
   /** Where each pod's output goes, as <namespace>_<pod>.log. */
@@ -420,7 +439,7 @@ export class PodRunner {
       r.terminated = true;
       return;
     }
-    const proc = spawn(process.execPath, ['--import', join(repoRoot, 'test', 'k8s', 'dns-hook.mjs'), join(repoRoot, 'bin', `${program}.js`), ...argv], {
+    const proc = spawn(process.execPath, ['--import', join(repoRoot, 'test', 'k8s', 'dns-hook.mjs'), join(this.buildRoot(c.image), 'bin', `${program}.js`), ...argv], {
       env: { PATH: process.env['PATH'] ?? '', ...env, ETCD_TS_HOSTS_FILE: this.hostsFile, ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}) },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -1,7 +1,7 @@
 // The etcd-node command: parse flags, start the server and its client listeners, stop cleanly on
 // SIGINT/SIGTERM. Returns the process exit code.
-import { readFileSync } from 'node:fs';
 import { SERVER_VERSION } from '../server/config.js';
+import { BUILD_VERSION } from '../util/build-version.js';
 import { EtcdServer } from '../server/etcd-server.js';
 import { serveClients, type ClientListeners } from '../api/client-listener.js';
 import { clientServices, createGrpcServer } from '../api/grpc/server.js';
@@ -14,15 +14,6 @@ import { FlagError, parseCommand, usage } from './flags.js';
 import { startAutoCompaction } from './auto-compaction.js';
 import { applyAutoTls } from './auto-tls.js';
 import { withHttpPolicy } from './http-policy.js';
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 export async function main(argv: readonly string[]): Promise<number> {
   // offline subcommands, before the server's flags are parsed (loaded only when used)
@@ -44,7 +35,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
   if (cmd.kind === 'version') {
-    process.stdout.write(`etcd-node Version: ${packageVersion()}\nAPI Version: ${SERVER_VERSION.split('.').slice(0, 2).join('.')}\nNode.js Version: ${process.version}\nOS/Arch: ${process.platform}/${process.arch}\n`);
+    process.stdout.write(`etcd-node Version: ${BUILD_VERSION}\nAPI Version: ${SERVER_VERSION.split('.').slice(0, 2).join('.')}\nNode.js Version: ${process.version}\nOS/Arch: ${process.platform}/${process.arch}\n`);
     return 0;
   }
 
@@ -58,7 +49,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`etcd-node: --auto-tls/--peer-auto-tls: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   }
-  log.info('starting etcd-node', { version: packageVersion(), 'api-version': SERVER_VERSION, name: config.name, 'data-dir': config.dataDir });
+  log.info('starting etcd-node', { version: BUILD_VERSION, 'api-version': SERVER_VERSION, name: config.name, 'data-dir': config.dataDir });
 
   const metrics = new Metrics();
   let server: EtcdServer;

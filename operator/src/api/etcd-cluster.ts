@@ -93,6 +93,7 @@ export const memberStatus = z.object({
   isLearner: z.boolean(),
   isLeader: z.boolean(),
   healthy: z.boolean(),
+  version: z.string().optional().describe('The etcd-node release the member reports it runs (its etcd_node_build_info metric).'),
 });
 
 export const condition = z.object({
@@ -111,7 +112,7 @@ export const etcdClusterStatus = z.object({
   updatedMembers: z.number().int().optional().describe('Members whose pod runs the pod template the spec asks for now.'),
   leaderId: z.string().optional(),
   clusterId: z.string().optional(),
-  currentVersion: z.string().optional().describe('The version (image tag) the members\' pods run, as the kubelet reports it; during a change several, comma-separated.'),
+  currentVersion: z.string().optional().describe('The etcd-node release the members report they run (never the spec\'s wish); during an upgrade several, comma-separated.'),
   clientEndpoint: z.string().optional(),
   members: z.array(memberStatus).optional(),
   conditions: z.array(condition).optional(),

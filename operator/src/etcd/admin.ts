@@ -111,6 +111,13 @@ export class EtcdAdmin {
     });
   }
 
+  /** One member's own view (no other endpoint is tried): its applied revision and raft index. */
+  async statusAt(ep: string): Promise<{ revision: number; raftIndex: number; isLearner: boolean }> {
+    const m = this.maintenance(ep);
+    const r = await call(m.status.bind(m) as Unary<object, { header?: { revision: bigint }; raftIndex: bigint; isLearner: boolean }>, {});
+    return { revision: Number(r.header?.revision ?? 0n), raftIndex: Number(r.raftIndex), isLearner: r.isLearner };
+  }
+
   async memberAdd(peerURL: string, isLearner: boolean): Promise<MemberInfo> {
     return this.any(async (ep) => {
       const c = this.cluster(ep);

@@ -3,6 +3,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CLUSTER_VERSION, SERVER_VERSION } from '../../server/config.js';
 import type { EtcdServer } from '../../server/etcd-server.js';
+import { BUILD_VERSION } from '../../util/build-version.js';
 
 /** etcd's disk histograms: 1 ms doubling up to ~8 s. */
 const DISK_BUCKETS = Array.from({ length: 14 }, (_, i) => 0.001 * 2 ** i);
@@ -50,6 +51,9 @@ export class Metrics {
     version.set({ server_version: SERVER_VERSION }, 1);
     const cluster = new Gauge({ name: 'etcd_cluster_version', help: 'Which version is running. 1 for cluster_version label with current cluster version', labelNames: ['cluster_version'], registers: [this.registry] });
     cluster.set({ cluster_version: CLUSTER_VERSION.split('.').slice(0, 2).join('.') }, 1);
+    // etcd-node's own release beside the etcd API version above: what the operator reports as a member's version
+    const build = new Gauge({ name: 'etcd_node_build_info', help: 'Which etcd-node release is running. 1 for the version label (the etcd API version it serves is etcd_server_version).', labelNames: ['version', 'node_version'], registers: [this.registry] });
+    build.set({ version: BUILD_VERSION, node_version: process.version }, 1);
   }
 
   /** Starts reading the server's state (metrics exist before the server does: the WAL fsync hook). */

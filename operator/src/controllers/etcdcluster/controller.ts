@@ -13,6 +13,7 @@ import { KubeError, type Kube, type Obj } from '../../runtime/kube.js';
 import type { Logger } from '../../runtime/log.js';
 import { plan, updatedMembers, type Observed, type ObservedPod, type Step } from './planner.js';
 import { settleConditions } from '../../runtime/conditions.js';
+import { MemberReporter, reportedVersions, type PodToAsk } from './member-reports.js';
 
 const API = '/apis/etcdts.dev/v1alpha1';
 
@@ -23,8 +24,8 @@ interface StatefulSetObj {
 }
 
 interface Pod {
-  metadata: { name: string; labels?: Record<string, string>; creationTimestamp?: string; deletionTimestamp?: string };
-  status?: { conditions?: Array<{ type: string; status: string }>; containerStatuses?: Array<{ name: string; image?: string }> };
+  metadata: { name: string; uid?: string; labels?: Record<string, string>; creationTimestamp?: string; deletionTimestamp?: string };
+  status?: { conditions?: Array<{ type: string; status: string }>; containerStatuses?: Array<{ name: string; image?: string; restartCount?: number }> };
 }
 
 /** What the next reconcile should wait for: a settled cluster is looked at again on the resync. */
@@ -36,6 +37,7 @@ export class EtcdClusterController {
   /** One membership client per cluster (namespace/name), kept while its endpoints and TLS stay the same:
    *  a reconcile reuses the connections of the one before instead of dialling every member again. */
   private readonly admins = new Map<string, { fingerprint: string; admin: EtcdAdmin }>();
+  private readonly reporter = new MemberReporter();
 
   constructor(
     private readonly kube: Kube,
@@ -71,7 +73,7 @@ export class EtcdClusterController {
     const admin = this.adminFor(`${namespace}/${name}`, access.endpoints, access.tls);
     // the StatefulSet the spec asks for (its replicas are the planner's business, its template is compared)
     const desired = statefulSet(owner, spec, spec.replicas, restore);
-    const o = await this.observe(owner, spec, admin, access.problems, access.endpoints, desired);
+    const o = await this.observe(owner, spec, admin, access, desired);
     const step = plan(o.observed);
     log.info('reconcile', {
       step: step.kind,
@@ -115,7 +117,8 @@ export class EtcdClusterController {
     for (const key of [...this.admins.keys()]) this.dropAdmin(key);
   }
 
-  private async observe(owner: Owner, spec: Observed['spec'], admin: EtcdAdmin, problems: string[], endpoints: readonly string[], desired: Obj) {
+  private async observe(owner: Owner, spec: Observed['spec'], admin: EtcdAdmin, access: { problems: string[]; endpoints: readonly string[]; tls: AdminTls | undefined }, desired: Obj) {
+    const { problems, endpoints } = access;
     const ns = `/api/v1/namespaces/${owner.namespace}`;
     const [peerSvc, clientSvc, config, sts, pdbObj] = await Promise.all([
       this.kube.get(`${ns}/services/${names.peerService(owner)}`),
@@ -135,6 +138,7 @@ export class EtcdClusterController {
     };
     const readyPods = new Set<number>();
     const podsByOrdinal = new Map<number, ObservedPod>();
+    const toAsk: PodToAsk[] = [];
     // the revision the StatefulSet controller gives pods made from the latest template; unknown → none is stale
     const updateRevision = sts?.status?.updateRevision;
     const now = Date.now();
@@ -144,12 +148,22 @@ export class EtcdClusterController {
       const ready = p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true && !p.metadata.deletionTimestamp;
       if (ready) readyPods.add(ord);
       const created = p.metadata.creationTimestamp ? Date.parse(p.metadata.creationTimestamp) : now;
+      const restarts = p.status?.containerStatuses?.find((c) => c.name === 'etcd')?.restartCount ?? 0;
+      toAsk.push({ ordinal: ord, incarnation: `${p.metadata.uid ?? p.metadata.name}/${restarts}`, ready });
       podsByOrdinal.set(ord, {
         updated: updateRevision === undefined || p.metadata.labels?.['controller-revision-hash'] === updateRevision,
         ready,
         terminating: p.metadata.deletionTimestamp !== undefined,
         ageMs: Math.max(0, now - created),
       });
+    }
+    // what the members say of themselves; their revisions only while a roll-out runs (the planner compares them)
+    const size = sts?.spec.replicas ?? 0;
+    const rolling = [...podsByOrdinal.entries()].some(([ord, p]) => ord < size && !p.updated);
+    const reports = sts ? await this.reporter.ask(admin, access.tls, endpoints, toAsk, rolling) : new Map<number, never>();
+    for (const [ord, r] of reports) {
+      const p = podsByOrdinal.get(ord);
+      if (p) podsByOrdinal.set(ord, { ...p, ...(r.revision !== undefined ? { revision: r.revision } : {}), ...(r.error ? { reportError: r.error } : {}) });
     }
     const desiredHash = ((desired['metadata'] as Obj)['annotations'] as Record<string, string>)[TEMPLATE_HASH];
     const claimOrdinals = new Set<number>();
@@ -220,8 +234,8 @@ export class EtcdClusterController {
           }
         : {}),
     };
-    const currentVersion = running.size > 0 ? [...running].sort().join(', ') : undefined;
-    return { observed, members, clusterId, leaderId, bootstrapState: config?.data?.['initial-cluster-state'], record, currentVersion, updatedMembers: updatedMembers(podsByOrdinal, sts?.spec.replicas ?? 0) };
+    const currentVersion = reportedVersions(reports);
+    return { observed, members, clusterId, leaderId, bootstrapState: config?.data?.['initial-cluster-state'], record, currentVersion, reports, updatedMembers: updatedMembers(podsByOrdinal, sts?.spec.replicas ?? 0) };
   }
 
   private async act(owner: Owner, spec: Observed['spec'], step: Step, o: Awaited<ReturnType<EtcdClusterController['observe']>>, admin: EtcdAdmin, restore: RestoreInit | undefined, desired: Obj): Promise<Result> {
@@ -316,6 +330,7 @@ export class EtcdClusterController {
   private status(ec: EtcdCluster, owner: Owner, o: Awaited<ReturnType<EtcdClusterController['observe']>>, step: Step): EtcdClusterStatus {
     const members: MemberStatus[] = (o.members ?? []).map((m) => {
       const ord = ordinalOf(owner, m.peerURLs[0] ?? '');
+      const version = ord === undefined ? undefined : o.reports.get(ord)?.version;
       return {
         id: m.id,
         name: m.name,
@@ -324,6 +339,7 @@ export class EtcdClusterController {
         isLearner: m.isLearner,
         isLeader: m.id === o.leaderId,
         healthy: ord !== undefined && o.observed.readyPods.has(ord),
+        ...(version !== undefined ? { version } : {}),
       };
     });
     const size = o.observed.statefulSetReplicas ?? 0;

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { etcdClusterSpec } from '../../api/etcd-cluster.js';
 import { peerURL } from '../../resources/names.js';
 import { versionOfImage } from '../../resources/builders.js';
-import { plan, type Observed, type ObservedMember, type ObservedPod } from './planner.js';
+import { CAUGHT_UP_REVISIONS, plan, type Observed, type ObservedMember, type ObservedPod } from './planner.js';
 
 const cluster = { name: 'main', namespace: 'db' };
 const member = (ord: number, opts: Partial<ObservedMember> = {}): ObservedMember => ({
@@ -154,7 +154,7 @@ describe('unreachable members', () => {
 });
 
 describe('roll-outs (OnDelete: the operator restarts members one at a time)', () => {
-  const pod = (updated: boolean, over: Partial<ObservedPod> = {}): ObservedPod => ({ updated, ready: true, terminating: false, ageMs: 60_000, ...over });
+  const pod = (updated: boolean, over: Partial<ObservedPod> = {}): ObservedPod => ({ updated, ready: true, terminating: false, ageMs: 60_000, revision: 500, ...over });
   const pods = (...ps: ObservedPod[]): Map<number, ObservedPod> => new Map(ps.map((p, i) => [i, p]));
 
   it('a changed template is applied to the StatefulSet first, even while no member answers', () => {
@@ -179,6 +179,24 @@ describe('roll-outs (OnDelete: the operator restarts members one at a time)', ()
     const stopping = pods(pod(false), pod(false), pod(false, { ready: false, terminating: true }));
     assert.equal(plan(world({ pods: stopping, readyPods: new Set([0, 1]) })).kind, 'Wait');
     assert.equal(plan(world({ pods: pods(pod(false), pod(false), pod(false)), leaderId: undefined })).kind, 'Wait');
+  });
+
+  it('the next member only when the restarted ones caught up with the leader (revision within CAUGHT_UP_REVISIONS)', () => {
+    const behind = pods(pod(false, { revision: 5000 }), pod(false, { revision: 5000 }), pod(true, { revision: 5000 - CAUGHT_UP_REVISIONS - 1 }));
+    assert.deepEqual(plan(world({ pods: behind })), {
+      kind: 'Wait',
+      reason: 'MemberCatchingUp',
+      message: `waiting for restarted member main-2 to catch up: revision ${5000 - CAUGHT_UP_REVISIONS - 1}, the leader's 5000 (1 of 3 members updated)`,
+    });
+    const close = pods(pod(false, { revision: 5000 }), pod(false, { revision: 5000 }), pod(true, { revision: 5000 - CAUGHT_UP_REVISIONS }));
+    assert.equal(plan(world({ pods: close })).kind, 'RestartMember');
+    // not known is not caught up: the member's or the leader's report missing, with why
+    const silent = pods(pod(false), pod(false), pod(true, { revision: undefined, reportError: 'Status at main-2: deadline exceeded' }));
+    assert.match(JSON.stringify(plan(world({ pods: silent }))), /MemberCatchingUp.*main-2 to report its revision: Status at main-2: deadline exceeded/);
+    const noLeader = pods(pod(false, { revision: undefined }), pod(false), pod(true));
+    assert.match(JSON.stringify(plan(world({ pods: noLeader }))), /waiting for the leader to report its revision/);
+    // before the first restart nothing is compared
+    assert.equal(plan(world({ pods: pods(pod(false, { revision: undefined }), pod(false), pod(false)) })).kind, 'RestartMember');
   });
 
   it('a member not ready on the old template restarts at once: the new template may be its fix', () => {

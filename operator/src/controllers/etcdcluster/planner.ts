@@ -14,7 +14,8 @@
 // its pod is deleted here. The template is applied first (the StatefulSet controller computes the new
 // revision); a member whose pod is not Ready on the old template restarts at once (it serves nothing, and
 // the new template may be its fix); then, with every member Ready, one follower after another, and the
-// leader last after leadership moved to an updated member. A pod that stays not Ready longer than
+// leader last after leadership moved to an updated member; each next one only when the members restarted
+// so far report a revision within CAUGHT_UP_REVISIONS of the leader's. A pod that stays not Ready longer than
 // spec.progressDeadlineSeconds after it started stops everything: Degraded, naming the member.
 import type { EtcdClusterSpec } from '../../api/etcd-cluster.js';
 import { names, ordinalOf, quorum, type ClusterRef } from '../../resources/names.js';
@@ -36,7 +37,19 @@ export interface ObservedPod {
   readonly terminating: boolean;
   /** since the pod was created */
   readonly ageMs: number;
+  /** the member's applied revision as it reported it (asked while a roll-out runs); undefined when not asked or it did not answer */
+  readonly revision?: number;
+  /** why the member did not report, when it did not */
+  readonly reportError?: string;
 }
+
+/**
+ * How far behind the leader's revision a restarted member may be and count as caught up. Both are asked
+ * at about the same moment, so under a write load a healthy follower is a few revisions behind; a member
+ * still replaying or receiving a snapshot is far more. (etcd promotes a learner at 90% of the leader's
+ * log; a distance in revisions is the same idea for a member that already votes.)
+ */
+export const CAUGHT_UP_REVISIONS = 1000;
 
 export interface Observed {
   readonly cluster: ClusterRef;
@@ -205,6 +218,8 @@ export function plan(o: Observed): Step {
     const progress = `${updatedMembers(o.pods, size)} of ${size} members updated`;
     if (pods.some(([, p]) => p.terminating)) return { kind: 'Wait', reason: 'MemberRestarting', message: `waiting for a restarted member to stop (${progress})` };
     if (o.leaderId === undefined) return { kind: 'Wait', reason: 'NoLeader', message: `waiting for a leader before restarting the next member (${progress})` };
+    const behind = notCaughtUp(o, byOrdinal, pods, size);
+    if (behind) return { kind: 'Wait', reason: 'MemberCatchingUp', message: `${behind} (${progress})` };
     const follower = [...stale].reverse().find((ord) => byOrdinal.get(ord)?.id !== o.leaderId);
     if (follower !== undefined) return { kind: 'RestartMember', ordinal: follower, ...idOf(byOrdinal, follower), reason: `the pod template changed; ${progress}` };
     const leaderOrd = stale[0]!;
@@ -220,6 +235,21 @@ export function plan(o: Observed): Step {
 /** Members of the first `size` ordinals whose pod runs the latest template and is not stopping (status.updatedMembers). */
 export function updatedMembers(pods: ReadonlyMap<number, ObservedPod> | undefined, size: number): number {
   return [...(pods ?? new Map<number, ObservedPod>()).entries()].filter(([ord, p]) => ord < size && p.updated && !p.terminating).length;
+}
+
+/** Why a restarted (updated) member does not count as caught up with the leader yet, or undefined. */
+function notCaughtUp(o: Observed, byOrdinal: ReadonlyMap<number, ObservedMember>, pods: ReadonlyArray<[number, ObservedPod]>, size: number): string | undefined {
+  const updated = pods.filter(([ord, p]) => ord < size && p.updated && !p.terminating);
+  if (updated.length === 0) return undefined;
+  const leaderOrd = [...byOrdinal.entries()].find(([, m]) => m.id === o.leaderId)?.[0];
+  const leader = leaderOrd === undefined ? undefined : o.pods?.get(leaderOrd);
+  if (leader?.revision === undefined) return `waiting for the leader to report its revision${leader?.reportError ? `: ${leader.reportError}` : ''}`;
+  for (const [ord, p] of updated) {
+    const pod = `${names.statefulSet(o.cluster)}-${ord}`;
+    if (p.revision === undefined) return `waiting for restarted member ${pod} to report its revision${p.reportError ? `: ${p.reportError}` : ''}`;
+    if (leader.revision - p.revision > CAUGHT_UP_REVISIONS) return `waiting for restarted member ${pod} to catch up: revision ${p.revision}, the leader's ${leader.revision}`;
+  }
+  return undefined;
 }
 
 function idOf(byOrdinal: ReadonlyMap<number, ObservedMember>, ord: number): { id?: string } {
