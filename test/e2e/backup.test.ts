@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -20,7 +20,7 @@ import { S3Store } from '../../etcd-node/src/backup/store/s3-store.js';
 import { etcdctl } from '../support/etcdctl.js';
 import { startMinio, type MinioServer } from '../support/minio.js';
 import { freePorts, repoRoot } from '../support/servers.js';
-import { env, eventually, kubectl, operatorKubeconfig, podLog, sleep, spawnOperator, stopProcess } from './support.js';
+import { env, eventually, kubectl, operatorKubeconfig, otherBuild, podLog, sleep, spawnOperator, stopProcess } from './support.js';
 
 const NS = 'bk';
 const BUCKET = 'etcd-backups';
@@ -384,6 +384,59 @@ describe('EtcdBackup: incremental backups to S3 (MinIO)', () => {
     }
     for (const p of ['x1', 'x2', 'x3', 'x4']) assert.deepEqual(await store.list(`${p}/`), [], `nothing written under ${p}/`);
     await kubectl(['delete', 'etcdbackup', ...cases.map((c) => c[0]), '-n', NS]);
+  });
+
+  it('a version change waits for a full from each EtcdBackup of the cluster; one that cannot take it stops the upgrade until suspended', async () => {
+    const build = otherBuild('ghcr.io/etcd-ts/etcd-node:0.2.0', '0.2.0');
+    try {
+      const from = logs.length;
+      const free = (await freePorts(1))[0]!;
+      const broken = backupYaml('broken', `store: {s3: {endpoint: "http://127.0.0.1:${free}", bucket: ${BUCKET}, prefix: x5, credentialsSecret: s3-creds}}`);
+      assert.equal((await kubectl(['apply', '-f', '-'], broken)).code, 0);
+      await eventually('broken to be Degraded', async () => (cond(await backupStatus('broken'), 'Degraded')?.reason === 'StoreUnreachable' ? true : undefined), 90_000);
+      const uids = async (): Promise<string> => (await kubectl(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/name=etcd,app.kubernetes.io/instance=db', '-o', 'jsonpath={.items[*].metadata.uid}'])).stdout;
+      const uidsBefore = await uids();
+      assert.equal((await kubectl(['patch', 'etcdcluster', 'db', '-n', NS, '--type=merge', '-p', '{"spec":{"version":"0.2.0"}}'])).code, 0);
+      const generation = (await kubectl(['get', 'etcdcluster', 'db', '-n', NS, '-o', 'jsonpath={.metadata.generation}'])).stdout;
+      const request = `before-0.2.0-g${generation}`;
+      const degraded = await eventually('db to be Degraded with BackupBeforeUpgradeFailed', async () => {
+        const r = await kubectl(['get', 'etcdcluster', 'db', '-n', NS, '-o', 'jsonpath={.status.conditions[?(@.type=="Degraded")]}']);
+        const c = r.stdout ? (JSON.parse(r.stdout) as Cond) : undefined;
+        return c?.status === 'True' && c.reason === 'BackupBeforeUpgradeFailed' ? c : undefined;
+      }, 90_000);
+      assert.match(degraded.message, /EtcdBackup broken cannot take the full snapshot asked before the change to 0\.2\.0 \(StoreUnreachable: .*127\.0\.0\.1:\d+.*\).*set its spec\.suspend: true/);
+      assert.equal((await kubectl(['get', 'etcdbackup', 'broken', '-n', NS, '-o', 'jsonpath={.metadata.annotations.etcdts\\.dev/snapshot-now}'])).stdout, request, 'the full was asked for');
+      await sleep(3000);
+      assert.equal((await kubectl(['get', 'sts', 'db', '-n', NS, '-o', 'jsonpath={.spec.template.spec.containers[0].image}'])).stdout, 'ghcr.io/etcd-ts/etcd-node:0.1.0', 'the new template is not applied');
+      assert.equal(await uids(), uidsBefore, 'no member restarted');
+      // the user's way on: suspend the broken backup; the healthy one takes its full, then the roll-out runs
+      assert.equal((await kubectl(['patch', 'etcdbackup', 'broken', '-n', NS, '--type=merge', '-p', '{"spec":{"suspend":true}}'])).code, 0);
+      await eventually('every member to report 0.2.0', async () => {
+        const r = await kubectl(['get', 'etcdcluster', 'db', '-n', NS, '-o', 'jsonpath={.status.phase} {.status.updatedMembers} {.status.currentVersion}']);
+        return r.stdout === 'Running 3 0.2.0' ? true : undefined;
+      }, 300_000);
+      const main = await backupStatus('main');
+      assert.equal(main.lastOnDemandSnapshot?.request, request, 'the healthy backup took the full asked before the change');
+      const steps = logs
+        .slice(from)
+        .split('\n')
+        .filter((l) => l.includes('"msg":"reconcile"') && l.includes('"etcdcluster":"bk/db"'))
+        .map((l) => JSON.parse(l) as { step: string; backup?: string });
+      const asked = steps.findIndex((x) => x.step === 'RequestBackup' && x.backup === 'main');
+      const applied = steps.findIndex((x) => x.step === 'UpdateStatefulSet');
+      assert.ok(asked >= 0 && applied > asked, `main was asked before the template was applied: ${steps.map((x) => x.step).join(' ')}`);
+      const events = await kubectl(['get', 'events', '-n', NS, '--field-selector', 'involvedObject.kind=EtcdCluster,involvedObject.name=db', '-o', 'jsonpath={.items[*].reason}']);
+      assert.match(events.stdout, /BackupRequested/);
+      assert.match(events.stdout, /BackupBeforeUpgradeFailed/);
+      // the backup chain went on through the roll-out: no gap, history matches
+      await sleep(12_000);
+      const { code, report } = await check([await keyFile('new-key'), await keyFile('new-key', 'key.old')]);
+      assert.equal(code, 0, JSON.stringify(report.chains[0]?.errors));
+      assert.deepEqual(report.chains[0]!.gaps, []);
+    } finally {
+      await kubectl(['delete', 'etcdbackup', 'broken', '-n', NS]);
+      rmSync(build, { recursive: true, force: true });
+    }
   });
 
   it('deleting the EtcdBackup collects its agent and keeps the generated key', async () => {

@@ -240,6 +240,8 @@ describe('the operator reconciles EtcdClusters', () => {
     const after = await etcdctl(`${ip}:2379`, ['member', 'list']);
     assert.equal(after.stdout.trim().split('\n').length, 4, `four members, no stray:\n${after.stdout}`);
     assert.doesNotMatch(after.stdout, /, true\n/, 'no learner left');
+    const even = await kubectl(['get', 'events', '-n', NS, '--field-selector', 'involvedObject.kind=EtcdCluster,type=Warning,reason=EvenReplicas', '-o', 'jsonpath={.items[*].message}']);
+    assert.match(even.stdout, /replicas 4: 4 members survive the loss of 1, as 3 do \(a quorum is 3 of 4\)/, 'an even count is accepted with a Warning');
     assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', '{"spec":{"replicas":3}}'])).code, 0);
     await settled('main', 3);
   });
@@ -313,12 +315,12 @@ describe('the operator reconciles EtcdClusters', () => {
     for (let i = 1; i < order.length; i++) assert.ok(!(order[i] === 'RestartMember' && order[i - 1] === 'RestartMember'), `two restarts back to back: ${order.join(' ')}`);
   };
 
-  it('a changed option rolls out one member at a time, the leader last, under writes; the members report it', async () => {
+  it('a changed option and pod resources roll out one member at a time, the leader last, under writes; the members report it', async () => {
     const quota = 3 * 1024 * 1024 * 1024;
     const from = logs.length;
     const uidsBefore = await podUids();
     await underWrites('rollout', async () => {
-      assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { options: { quotaBackendBytes: quota } } })])).code, 0);
+      assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', JSON.stringify({ spec: { options: { quotaBackendBytes: quota }, pod: { resources: { requests: { cpu: '50m', memory: '96Mi' } } } } })])).code, 0);
       await eventually(
         'every member to run the new template and report the new quota',
         async () => {
@@ -334,6 +336,11 @@ describe('the operator reconciles EtcdClusters', () => {
       );
     });
     assertRolledOneByOne(from, uidsBefore, await podUids());
+    const pods = JSON.parse((await kubectl(['get', 'pods', '-n', NS, '-l', 'app.kubernetes.io/instance=main', '-o', 'json'])).stdout) as {
+      items: Array<{ spec: { containers: Array<{ name: string; resources?: { requests?: Record<string, string> } }> } }>;
+    };
+    const requests = pods.items.map((p) => p.spec.containers.find((c) => c.name === 'etcd')?.resources?.requests?.['memory']);
+    assert.deepEqual(requests, ['96Mi', '96Mi', '96Mi'], 'every pod has the new resources');
     const events = await kubectl(['get', 'events', '-n', NS, '--field-selector', 'involvedObject.kind=EtcdCluster', '-o', 'jsonpath={.items[*].reason}']);
     assert.match(events.stdout, /TemplateUpdated/);
     assert.equal((events.stdout.match(/MemberRestarted/g) ?? []).length >= 3, true, events.stdout);
@@ -393,6 +400,31 @@ describe('the operator reconciles EtcdClusters', () => {
     assert.deepEqual(await podUids(), uidsBefore, 'still no member restarted: the template is the one they run');
   });
 
+  it('a pod template the API server refuses (an invalid resource quantity) is Degraded with its words, not retried in a loop; fixing the spec clears it', async () => {
+    const uidsBefore = await podUids();
+    const from = logs.length;
+    assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', '{"spec":{"pod":{"resources":{"requests":{"cpu":"lots"}}}}}'])).code, 0);
+    const d = await eventually('Degraded with reason RefusedByAPIServer', async () => {
+      const c = (await status('main')).conditions?.find((x) => x.type === 'Degraded');
+      return c?.status === 'True' && c.reason === 'RefusedByAPIServer' ? c : undefined;
+    });
+    assert.match(d.message, /^UpdateStatefulSet: the API server refused it: .*quantities must match the regular expression/);
+    assert.doesNotMatch(d.message, /\{"kind":"Status"/, 'the API server\'s message, not its JSON');
+    const warn = await kubectl(['get', 'events', '-n', NS, '--field-selector', 'involvedObject.kind=EtcdCluster,type=Warning,reason=RefusedByAPIServer', '-o', 'name']);
+    assert.equal(warn.stdout.trim().split('\n').filter(Boolean).length, 1, 'one Warning Event');
+    await sleep(3000);
+    const lines = logs.slice(from).split('\n');
+    assert.equal(lines.filter((l) => l.includes('reconcile failed; retrying')).length, 0, 'no retry loop');
+    assert.ok(lines.some((l) => l.includes('reconcile failed; not retried')), 'the terminal failure is logged');
+    assert.deepEqual(await podUids(), uidsBefore, 'no member restarted');
+    assert.equal((await kubectl(['patch', 'etcdcluster', 'main', '-n', NS, '--type=merge', '-p', '{"spec":{"pod":null}}'])).code, 0);
+    await eventually('Degraded to clear', async () => {
+      const s = await status('main');
+      return condition(s, 'Degraded') === 'False' && s.phase === 'Running' ? true : undefined;
+    });
+    assert.deepEqual(await podUids(), uidsBefore, 'still no member restarted');
+  });
+
   it('an upgrade to the next minor (another build) rolls out under writes; currentVersion follows what the members report', async () => {
     // the pod runner runs this image as a build whose package.json says 0.2.0: the members report 0.2.0 only
     // once they run it, whatever the StatefulSet says
@@ -442,6 +474,54 @@ describe('the operator reconciles EtcdClusters', () => {
       }, 300_000);
     } finally {
       rmSync(build, { recursive: true, force: true });
+    }
+  });
+
+  it('a larger storage.size grows the claims in place where the StorageClass allows it, and is Degraded naming the claim where not', async () => {
+    const classes = `apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: expandable}
+provisioner: etcd-ts.dev/pod-runner
+allowVolumeExpansion: true
+---
+apiVersion: storage.k8s.io/v1
+kind: StorageClass
+metadata: {name: fixed}
+provisioner: etcd-ts.dev/pod-runner
+`;
+    assert.equal((await kubectl(['apply', '-f', '-'], classes)).code, 0);
+    const one = (name: string, cls: string): string =>
+      `apiVersion: etcdts.dev/v1alpha1\nkind: EtcdCluster\nmetadata: {name: ${name}, namespace: ${NS}}\nspec: {version: "0.1.0", replicas: 1, storage: {size: 1Gi, storageClassName: ${cls}}}\n`;
+    for (const [name, cls] of [['grow', 'expandable'], ['fixed', 'fixed']] as const) assert.equal((await kubectl(['apply', '-f', '-'], one(name, cls))).code, 0);
+    try {
+      await settled('grow', 1);
+      await settled('fixed', 1);
+      const uid = async (pod: string): Promise<string> => (await kubectl(['get', 'pod', pod, '-n', NS, '-o', 'jsonpath={.metadata.uid}'])).stdout;
+      const before = await uid('grow-0');
+      for (const name of ['grow', 'fixed']) assert.equal((await kubectl(['patch', 'etcdcluster', name, '-n', NS, '--type=merge', '-p', '{"spec":{"storage":{"size":"2Gi"}}}'])).code, 0);
+      const grown = await eventually('the claim of grow to report 2Gi', async () => {
+        const s = (await status('grow')) as Status & { claims?: Array<{ name: string; requested: string; capacity?: string }> };
+        return s.phase === 'Running' && s.claims?.[0]?.capacity === '2Gi' ? s : undefined;
+      }, 60_000);
+      assert.deepEqual((grown as { claims?: unknown }).claims, [{ name: 'data-grow-0', requested: '2Gi', capacity: '2Gi' }]);
+      assert.equal(await uid('grow-0'), before, 'the member was not restarted');
+      const expanding = await kubectl(['get', 'events', '-n', NS, '--field-selector', 'involvedObject.name=grow,reason=ClaimExpanding', '-o', 'jsonpath={.items[*].message}']);
+      assert.match(expanding.stdout, /asked claim data-grow-0 to grow from 1Gi to 2Gi/);
+      const d = await eventually('fixed to be Degraded with StorageExpansionRefused', async () => {
+        const c = (await status('fixed')).conditions?.find((x) => x.type === 'Degraded');
+        return c?.status === 'True' && c.reason === 'StorageExpansionRefused' ? c : undefined;
+      }, 60_000);
+      assert.match(d.message, /claim data-fixed-0 \(1Gi\) cannot grow: StorageClass fixed does not allow volume expansion/);
+      assert.equal((await kubectl(['get', 'pvc', 'data-fixed-0', '-n', NS, '-o', 'jsonpath={.spec.resources.requests.storage}'])).stdout, '1Gi', 'the claim was left as it is');
+      assert.equal(condition(await status('fixed'), 'Available'), 'True', 'the member still serves');
+      const warned = await kubectl(['get', 'events', '-n', NS, '--field-selector', 'involvedObject.name=fixed,type=Warning,reason=StorageExpansionRefused', '-o', 'name']);
+      assert.equal(warned.stdout.trim().split('\n').filter(Boolean).length, 1, 'one Warning Event');
+      const shrink = await kubectl(['patch', 'etcdcluster', 'grow', '-n', NS, '--type=merge', '-p', '{"spec":{"storage":{"size":"1Gi"}}}']);
+      assert.notEqual(shrink.code, 0);
+      assert.match(shrink.stderr, /storage.size cannot shrink/);
+    } finally {
+      await kubectl(['delete', 'etcdcluster', 'grow', 'fixed', '-n', NS, '--wait=true']);
+      await kubectl(['delete', 'pvc', 'data-grow-0', 'data-fixed-0', '-n', NS, '--wait=false']);
     }
   });
 

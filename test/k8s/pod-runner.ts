@@ -13,6 +13,7 @@ import https from 'node:https';
 import { join } from 'node:path';
 import { repoRoot } from '../support/servers.js';
 import { KubeError, type Kube } from '../../operator/src/runtime/kube.js';
+import { parseBytes } from '../../operator/src/api/units.js';
 
 export const NODE_NAME = 'etcd-ts-local';
 const NODE_LABELS: Readonly<Record<string, string>> = { 'kubernetes.io/hostname': NODE_NAME, 'kubernetes.io/os': 'linux' };
@@ -71,7 +72,7 @@ export interface Pod {
 interface Pvc {
   metadata: Meta;
   spec: { volumeName?: string; storageClassName?: string; accessModes?: string[]; resources?: { requests?: { storage?: string } } };
-  status?: { phase?: string };
+  status?: { phase?: string; capacity?: { storage?: string } };
 }
 interface List<T> {
   items: T[];
@@ -260,6 +261,7 @@ export class PodRunner {
   private async provisionVolumes(): Promise<void> {
     const pvcs = (await this.kube.request<List<Pvc>>('GET', '/api/v1/persistentvolumeclaims')).items;
     for (const c of pvcs) {
+      if (c.status?.phase === 'Bound' && !c.metadata.deletionTimestamp) await this.resize(c);
       if (c.spec.volumeName || c.status?.phase !== 'Pending' || c.metadata.deletionTimestamp) continue;
       const name = `pv-${c.metadata.uid}`;
       const path = join(this.workDir, 'volumes', name);
@@ -282,6 +284,19 @@ export class PodRunner {
           if (!(err instanceof KubeError && err.status === 409)) throw err;
         });
     }
+  }
+
+  /**
+   * As a CSI resizer and the kubelet would: a bound claim that asks for more than its capacity (the API
+   * server let that through only where the StorageClass allows expansion) gets it — the PV's capacity,
+   * then the claim's status. The folder has no size; the numbers are what the operator observes.
+   */
+  private async resize(c: Pvc): Promise<void> {
+    const want = c.spec.resources?.requests?.storage;
+    const have = c.status?.capacity?.storage;
+    if (!want || !have || !c.spec.volumeName || parseBytes(want) <= parseBytes(have)) return;
+    await this.kube.request('PATCH', `/api/v1/persistentvolumes/${c.spec.volumeName}`, { spec: { capacity: { storage: want } } }, 'application/merge-patch+json');
+    await this.kube.request('PATCH', `/api/v1/namespaces/${c.metadata.namespace}/persistentvolumeclaims/${c.metadata.name}/status`, { status: { capacity: { storage: want } } }, 'application/merge-patch+json');
   }
 
   private async bind(pod: Pod): Promise<void> {

@@ -87,8 +87,8 @@ export function etcdClusterCrd(): Schema {
   addRule(at(spec, ['storage']), 'has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)', 'storageClassName is immutable (it cannot be added, changed or removed)');
   addRule(
     at(spec, ['storage']),
-    '!isQuantity(self.size) || !isQuantity(oldSelf.size) || quantity(self.size).compareTo(quantity(oldSelf.size)) == 0',
-    'storage.size cannot be changed: a claim never shrinks, and growing the claims is not supported yet',
+    '!isQuantity(self.size) || !isQuantity(oldSelf.size) || quantity(self.size).compareTo(quantity(oldSelf.size)) >= 0',
+    'storage.size cannot shrink: a claim never does (it may grow, where the StorageClass allows volume expansion)',
   );
   addRule(spec, 'has(self.tls) == has(oldSelf.tls)', 'tls is immutable: it cannot be added to or removed from a cluster (create a new cluster)');
   addRule(

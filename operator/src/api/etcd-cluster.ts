@@ -115,6 +115,16 @@ export const etcdClusterStatus = z.object({
   currentVersion: z.string().optional().describe('The etcd-node release the members report they run (never the spec\'s wish); during an upgrade several, comma-separated.'),
   clientEndpoint: z.string().optional(),
   members: z.array(memberStatus).optional(),
+  claims: z
+    .array(
+      z.object({
+        name: z.string(),
+        requested: z.string().describe('The size the claim asks for (spec.resources.requests.storage).'),
+        capacity: z.string().optional().describe('The size the storage system reports (status.capacity.storage).'),
+      }),
+    )
+    .optional()
+    .describe('The members\' PersistentVolumeClaims as observed.'),
   conditions: z.array(condition).optional(),
 });
 

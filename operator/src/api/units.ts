@@ -15,11 +15,12 @@ export function parseDuration(s: string): number {
   return ms;
 }
 
-const QUANTITY_UNITS: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 };
+const QUANTITY_UNITS: Record<string, number> = { '': 1, k: 1e3, M: 1e6, G: 1e9, T: 1e12, P: 1e15, E: 1e18, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, Pi: 1024 ** 5, Ei: 1024 ** 6 };
 
-/** Bytes of a quantity such as `8Mi`; throws on anything else. */
+/** Bytes of a quantity such as `8Mi` (or `1e9`); throws on anything else. */
 export function parseBytes(s: string): number {
-  const m = /^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(s);
+  const m = /^([0-9]+(?:\.[0-9]+)?)(?:(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)|e([0-9]+))?$/.exec(s);
   if (!m) throw new Error(`"${s}" is not a quantity of bytes (e.g. 8Mi)`);
-  return Math.round(Number(m[1]) * QUANTITY_UNITS[m[2] ?? '']!);
+  const scale = m[3] !== undefined ? 10 ** Number(m[3]) : QUANTITY_UNITS[m[2] ?? '']!;
+  return Math.round(Number(m[1]) * scale);
 }

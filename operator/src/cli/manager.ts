@@ -18,6 +18,7 @@ import { LeaderElector } from '../runtime/leader-election.js';
 import { createLogger } from '../runtime/log.js';
 import { OperatorMetrics, serveMetrics } from '../runtime/metrics.js';
 import { WorkQueue } from '../runtime/workqueue.js';
+import { isTerminal } from '../runtime/reconciler.js';
 
 export const USAGE = `usage: etcd-operator [flags]              the operator (below)
        etcd-operator backup-agent [flags]  the backup agent of one EtcdBackup (etcd-operator backup-agent --help)
@@ -114,14 +115,17 @@ export async function managerMain(argv: string[]): Promise<number> {
           metrics.reconciles.inc({ controller, result: 'success' });
           return r;
         } catch (err) {
-          metrics.reconciles.inc({ controller, result: 'error' });
+          metrics.reconciles.inc({ controller, result: isTerminal(err) ? 'terminal' : 'error' });
           throw err;
         } finally {
           end();
           metrics.queueDepth.set({ controller }, queue.depth);
         }
       },
-      (key, err, retry) => log.warn('reconcile failed; retrying', { [controller]: key, error: err instanceof Error ? err.message : String(err), 'retry-ms': retry }),
+      (key, err, retry) =>
+        retry === undefined
+          ? log.error('reconcile failed; not retried until the object or the world changes', { [controller]: key, error: err instanceof Error ? err.message : String(err) })
+          : log.warn('reconcile failed; retrying', { [controller]: key, error: err instanceof Error ? err.message : String(err), 'retry-ms': retry }),
     );
     return queue;
   };

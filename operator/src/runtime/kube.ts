@@ -7,6 +7,8 @@ export class KubeError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** the API server's own words (its Status object's message), when it sent one */
+    readonly apiMessage?: string,
   ) {
     super(message);
     this.name = 'KubeError';
@@ -20,6 +22,15 @@ export class KubeError extends Error {
 }
 
 export type Obj = Record<string, unknown> & { metadata?: Record<string, unknown> };
+
+function statusMessage(text: string): string | undefined {
+  try {
+    const s = JSON.parse(text) as { kind?: string; message?: unknown };
+    return s.kind === 'Status' && typeof s.message === 'string' ? s.message : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export class Kube {
   private constructor(
@@ -55,7 +66,7 @@ export class Kube {
           const text = Buffer.concat(chunks).toString();
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) resolve((text ? JSON.parse(text) : {}) as T);
-          else reject(new KubeError(status, `${method} ${path}: ${status} ${text.slice(0, 300)}`));
+          else reject(new KubeError(status, `${method} ${path}: ${status} ${text.slice(0, 300)}`, statusMessage(text)));
         });
       });
       req.on('error', reject);

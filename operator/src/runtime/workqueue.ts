@@ -1,9 +1,10 @@
 // A keyed workqueue as controller-runtime's: a key queued many times is reconciled once; one reconcile
 // per key at a time (a key queued while it is being reconciled runs again after); failures retry with
-// exponential backoff (100 ms doubling to 60 s); a result may ask to look again after a delay.
-export interface QueueResult {
-  requeueAfterMs?: number;
-}
+// exponential backoff per key (100 ms doubling to 60 s, reset by a success); a result may ask to look
+// again after a delay; a TerminalError is reported and not retried (reconciler.ts has the contract).
+import { isTerminal, type Result } from './reconciler.js';
+
+export type QueueResult = Result;
 
 export class WorkQueue {
   private readonly dirty = new Set<string>();
@@ -15,7 +16,8 @@ export class WorkQueue {
 
   constructor(
     private readonly worker: (key: string) => Promise<QueueResult>,
-    private readonly onError: (key: string, err: unknown, retryMs: number) => void,
+    /** a failed reconcile: `retryMs` is when it runs again, undefined for a terminal error (not retried) */
+    private readonly onError: (key: string, err: unknown, retryMs: number | undefined) => void,
     private readonly concurrency = 2,
   ) {}
 
@@ -54,6 +56,11 @@ export class WorkQueue {
           if (r.requeueAfterMs !== undefined) this.addAfter(key, r.requeueAfterMs);
         },
         (err: unknown) => {
+          if (isTerminal(err)) {
+            this.failures.delete(key);
+            this.onError(key, err, undefined);
+            return;
+          }
           const n = (this.failures.get(key) ?? 0) + 1;
           this.failures.set(key, n);
           const retry = Math.min(100 * 2 ** (n - 1), 60_000);

@@ -2,6 +2,7 @@
 // decide with the pure planner, make the owned objects what they should be (created, or replaced when the
 // hash of what was applied differs), and write the controller's part of the status: observedGeneration,
 // the key Secret's name, and the conditions when the agent must not run. The agent writes the rest.
+import type { Reconciler, Result } from '../../runtime/reconciler.js';
 import { randomBytes } from 'node:crypto';
 import { GROUP, VERSION, etcdClusterSpec, type Condition } from '../../api/etcd-cluster.js';
 import { type EtcdBackup } from '../../api/etcd-backup.js';
@@ -15,11 +16,9 @@ import { settleConditions } from '../../runtime/conditions.js';
 
 const API = `/apis/${GROUP}/${VERSION}`;
 
-export interface Result {
-  requeueAfterMs?: number;
-}
+export type { Result } from '../../runtime/reconciler.js';
 
-export class EtcdBackupController {
+export class EtcdBackupController implements Reconciler {
   constructor(
     private readonly kube: Kube,
     private readonly log: Logger,

@@ -1,6 +1,7 @@
 // The EtcdCluster controller: gather what exists (objects, pods, claims, the member list), decide with
 // the pure planner, take that one step, write status once (only when it changed), and tell the queue when
 // to look again. Errors are thrown: the workqueue retries with backoff.
+import { TerminalError, type Reconciler, type Result } from '../../runtime/reconciler.js';
 import { status } from '@grpc/grpc-js';
 import { etcdClusterSpec, type Condition, type EtcdCluster, type EtcdClusterStatus, type MemberStatus } from '../../api/etcd-cluster.js';
 import { EtcdAdmin, EtcdCallError, type AdminTls, type MemberInfo } from '../../etcd/admin.js';
@@ -8,12 +9,16 @@ import { clusterAccess } from '../../etcd/cluster-access.js';
 import { bootstrapConfig, versionOfImage, clientScheme, clientService, labels, pdb, peerScheme, peerService, statefulSet, TEMPLATE_HASH, type Owner } from '../../resources/builders.js';
 import { restoreInitOf, type RestoreInit } from '../../resources/restore-init.js';
 import { claimTemplateOf, CLIENT_PORT, clientURL, initialCluster, memberHost, names, ordinalOf, peerURL } from '../../resources/names.js';
-import type { EventRecorder } from '../../runtime/events.js';
+import type { EventRecorder, InvolvedObject } from '../../runtime/events.js';
 import { KubeError, type Kube, type Obj } from '../../runtime/kube.js';
 import type { Logger } from '../../runtime/log.js';
 import { plan, updatedMembers, type Observed, type ObservedPod, type Step } from './planner.js';
 import { settleConditions } from '../../runtime/conditions.js';
 import { MemberReporter, reportedVersions, type PodToAsk } from './member-reports.js';
+import { blockedBy, type ObservedBackup } from './upgrade-backup.js';
+import type { ObservedClaim } from './claim-growth.js';
+import { parseBytes } from '../../api/units.js';
+import { SNAPSHOT_NOW_ANNOTATION, type EtcdBackup } from '../../api/etcd-backup.js';
 
 const API = '/apis/etcdts.dev/v1alpha1';
 
@@ -23,21 +28,36 @@ interface StatefulSetObj {
   status?: { observedGeneration?: number; updateRevision?: string };
 }
 
+interface Claim {
+  metadata: { name: string; uid?: string; deletionTimestamp?: string };
+  spec?: { storageClassName?: string; resources?: { requests?: { storage?: string } } };
+  status?: { capacity?: { storage?: string } };
+}
+
+/** Bytes of a quantity; a quantity this reader does not know counts as large enough (it is not judged). */
+function parseBytesOr(q: string): number {
+  try {
+    return parseBytes(q);
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
 interface Pod {
   metadata: { name: string; uid?: string; labels?: Record<string, string>; creationTimestamp?: string; deletionTimestamp?: string };
   status?: { conditions?: Array<{ type: string; status: string }>; containerStatuses?: Array<{ name: string; image?: string; restartCount?: number }> };
 }
 
 /** What the next reconcile should wait for: a settled cluster is looked at again on the resync. */
-export interface Result {
-  requeueAfterMs?: number;
-}
+export type { Result } from '../../runtime/reconciler.js';
 
-export class EtcdClusterController {
+export class EtcdClusterController implements Reconciler {
   /** One membership client per cluster (namespace/name), kept while its endpoints and TLS stay the same:
    *  a reconcile reuses the connections of the one before instead of dialling every member again. */
   private readonly admins = new Map<string, { fingerprint: string; admin: EtcdAdmin }>();
   private readonly reporter = new MemberReporter();
+  /** the last step logged at info per cluster: a step repeated (a Wait every 2 s) goes to debug */
+  private readonly lastStep = new Map<string, string>();
 
   constructor(
     private readonly kube: Kube,
@@ -49,6 +69,7 @@ export class EtcdClusterController {
     const ec = await this.kube.get<EtcdCluster>(`${API}/namespaces/${namespace}/etcdclusters/${name}`);
     if (!ec || ec.metadata.deletionTimestamp) {
       this.dropAdmin(`${namespace}/${name}`);
+      this.lastStep.delete(`${namespace}/${name}`);
       return {}; // owned objects go with it (owner references)
     }
     const log = this.log.with({ etcdcluster: `${namespace}/${name}` });
@@ -56,16 +77,22 @@ export class EtcdClusterController {
     const claimTemplate = claimTemplateOf(ec.metadata.annotations);
     const owner: Owner = { name, namespace, uid: ec.metadata.uid ?? '', ...(claimTemplate !== 'data' ? { claimTemplate } : {}) };
     if (!parsed.success) {
-      await this.writeStatus(ec, { ...ec.status, observedGeneration: ec.metadata.generation, phase: 'Degraded' }, [
-        cond('Degraded', 'True', 'InvalidSpec', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')),
-      ]);
+      const message = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+      await this.warnOnce(ec, 'InvalidSpec', message);
+      await this.writeStatus(ec, { ...ec.status, observedGeneration: ec.metadata.generation, phase: 'Degraded' }, [cond('Degraded', 'True', 'InvalidSpec', message)]);
       return {};
     }
     const spec = parsed.data;
+    // an even count is allowed (etcd allows it) but buys nothing: said once per spec change
+    if (spec.replicas % 2 === 0 && ec.status?.observedGeneration !== ec.metadata.generation) {
+      const n = spec.replicas;
+      await this.events?.record(ref(ec), 'Warning', 'EvenReplicas', `replicas ${n}: ${n} members survive the loss of ${(n - 2) / 2}, as ${n - 1} do (a quorum is ${n / 2 + 1} of ${n}), and every write waits for one member more; an odd number is the better choice`);
+    }
     let restore: RestoreInit | undefined;
     try {
       restore = restoreInitOf(ec.metadata.annotations);
     } catch (err) {
+      await this.warnOnce(ec, 'InvalidRestoreAnnotation', (err as Error).message);
       await this.writeStatus(ec, { ...ec.status, observedGeneration: ec.metadata.generation, phase: 'Degraded' }, [cond('Degraded', 'True', 'InvalidRestoreAnnotation', (err as Error).message)]);
       return {};
     }
@@ -73,27 +100,51 @@ export class EtcdClusterController {
     const admin = this.adminFor(`${namespace}/${name}`, access.endpoints, access.tls);
     // the StatefulSet the spec asks for (its replicas are the planner's business, its template is compared)
     const desired = statefulSet(owner, spec, spec.replicas, restore);
-    const o = await this.observe(owner, spec, admin, access, desired);
+    const o = await this.observe(owner, spec, admin, access, desired, ec.metadata.generation ?? 0);
     const step = plan(o.observed);
-    log.info('reconcile', {
+    const fields = {
       step: step.kind,
+      ...('reason' in step ? { reason: step.reason } : {}),
       ...('ordinal' in step ? { ordinal: step.ordinal } : {}),
       ...('id' in step ? { member: step.id } : {}),
+      ...('backup' in step ? { backup: step.backup } : {}),
       ...(o.leaderId ? { leader: o.leaderId } : {}),
-    });
+    };
+    const signature = JSON.stringify(fields);
+    if (this.lastStep.get(`${namespace}/${name}`) === signature) {
+      log.debug('reconcile', { ...fields, ...('message' in step ? { message: step.message } : {}) });
+    } else {
+      this.lastStep.set(`${namespace}/${name}`, signature);
+      log.info('reconcile', { ...fields, ...('message' in step ? { message: step.message } : {}) });
+    }
     // ready pods the operator cannot reach: its network, not the members (e.g. run outside the cluster)
     if (step.kind === 'Wait' && step.reason === 'NoMemberReachable' && o.observed.readyPods.size > 0) {
       log.warn('cannot reach the members although their pods are ready', { error: step.message });
     }
-    const result = await this.act(owner, spec, step, o, admin, restore, desired);
+    let result: Result;
+    try {
+      result = await this.act(owner, spec, step, o, admin, restore, desired);
+    } catch (err) {
+      // the API server refuses what the spec made (an invalid pod resource, …): the same request would be
+      // refused again, so it is Degraded until the spec changes, not retried
+      if (!(err instanceof KubeError && (err.status === 422 || err.status === 400))) throw err;
+      const refused: Step = { kind: 'Degraded', reason: 'RefusedByAPIServer', message: `${step.kind}: the API server refused it: ${err.apiMessage ?? err.message}` };
+      await this.warnOnce(ec, refused.reason, refused.message);
+      await this.writeStatus(ec, this.status(ec, owner, o, refused), conditionsFor(refused, o));
+      throw new TerminalError(refused.message, { cause: err });
+    }
     const what = eventFor(step);
     // a Degraded condition is told once, when it begins, not at every look
     const already = step.kind === 'Degraded' && ec.status?.conditions?.some((c) => c.type === 'Degraded' && c.status === 'True' && c.reason === step.reason);
-    if (what && this.events && !already) {
-      await this.events.record({ apiVersion: 'etcdts.dev/v1alpha1', kind: 'EtcdCluster', name, namespace, uid: ec.metadata.uid }, what[0], what[1], what[2]);
-    }
+    if (what && this.events && !already) await this.events.record(ref(ec), what[0], what[1], what[2]);
     await this.writeStatus(ec, this.status(ec, owner, o, step), conditionsFor(step, o));
     return result;
+  }
+
+  /** A Warning Event for a Degraded reason the cluster is not already in (told once, when it begins). */
+  private async warnOnce(ec: EtcdCluster, reason: string, message: string): Promise<void> {
+    if (ec.status?.conditions?.some((c) => c.type === 'Degraded' && c.status === 'True' && c.reason === reason)) return;
+    await this.events?.record(ref(ec), 'Warning', reason, message);
   }
 
   /** The cluster's membership client; a new one (and the old one closed) when endpoints or TLS changed. */
@@ -112,12 +163,25 @@ export class EtcdClusterController {
     this.admins.delete(key);
   }
 
+  /** The EtcdBackups of this cluster that are not suspended, as the planner needs them. */
+  private async backupsOf(owner: Owner): Promise<ObservedBackup[]> {
+    const all = await this.kube.list<EtcdBackup>(`${API}/namespaces/${owner.namespace}/etcdbackups`);
+    return all
+      .filter((b) => b.spec?.clusterName === owner.name && b.spec.suspend !== true && !b.metadata.deletionTimestamp)
+      .map((b) => {
+        const requested = b.metadata.annotations?.[SNAPSHOT_NOW_ANNOTATION];
+        const done = b.status?.lastOnDemandSnapshot?.request;
+        const blocked = blockedBy(b.status?.conditions);
+        return { name: b.metadata.name, ...(requested ? { requested } : {}), ...(done ? { done } : {}), ...(blocked ? { blocked } : {}) };
+      });
+  }
+
   /** Closes every membership client (the operator is stopping). */
   close(): void {
     for (const key of [...this.admins.keys()]) this.dropAdmin(key);
   }
 
-  private async observe(owner: Owner, spec: Observed['spec'], admin: EtcdAdmin, access: { problems: string[]; endpoints: readonly string[]; tls: AdminTls | undefined }, desired: Obj) {
+  private async observe(owner: Owner, spec: Observed['spec'], admin: EtcdAdmin, access: { problems: string[]; endpoints: readonly string[]; tls: AdminTls | undefined }, desired: Obj, generation: number) {
     const { problems, endpoints } = access;
     const ns = `/api/v1/namespaces/${owner.namespace}`;
     const [peerSvc, clientSvc, config, sts, pdbObj] = await Promise.all([
@@ -131,7 +195,7 @@ export class EtcdClusterController {
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
     const pods = await this.kube.list<Pod>(`${ns}/pods`, selector);
-    const claims = await this.kube.list<{ metadata: { name: string; uid?: string; deletionTimestamp?: string } }>(`${ns}/persistentvolumeclaims`, selector);
+    const claims = await this.kube.list<Claim>(`${ns}/persistentvolumeclaims`, selector);
     const ordinal = (n: string, prefix: string): number | undefined => {
       const m = new RegExp(`^${prefix}-(\\d+)$`).exec(n);
       return m ? Number(m[1]) : undefined;
@@ -168,9 +232,29 @@ export class EtcdClusterController {
     const desiredHash = ((desired['metadata'] as Obj)['annotations'] as Record<string, string>)[TEMPLATE_HASH];
     const claimOrdinals = new Set<number>();
     const claimUid = new Map<number, string>();
+    const claimStorage = new Map<number, ObservedClaim>();
+    const claimStatus: NonNullable<EtcdClusterStatus['claims']> = [];
+    const want = parseBytes(spec.storage.size);
+    const classes = new Map<string, boolean | undefined>();
     for (const c of claims) {
       const ord = ordinal(c.metadata.name, `${owner.claimTemplate ?? 'data'}-${names.statefulSet(owner)}`);
       if (ord === undefined) continue;
+      const requested = c.spec?.resources?.requests?.storage;
+      if (requested !== undefined && !c.metadata.deletionTimestamp) {
+        const className = c.spec?.storageClassName || undefined;
+        // the class is looked at only for a claim that must grow
+        let allows: boolean | undefined;
+        if (className !== undefined && parseBytesOr(requested) < want) {
+          if (!classes.has(className)) {
+            const sc = await this.kube.get<{ allowVolumeExpansion?: boolean }>(`/apis/storage.k8s.io/v1/storageclasses/${className}`);
+            classes.set(className, sc === undefined ? undefined : sc.allowVolumeExpansion === true);
+          }
+          allows = classes.get(className);
+        }
+        claimStorage.set(ord, { name: c.metadata.name, requested, ...(className ? { storageClassName: className } : {}), ...(allows !== undefined ? { classAllowsExpansion: allows } : {}) });
+        const capacity = c.status?.capacity?.storage;
+        claimStatus.push({ name: c.metadata.name, requested, ...(capacity ? { capacity } : {}) });
+      }
       // a claim being deleted stays while its finalizer runs: for the planner it is gone already (deleting
       // it again recorded a second ClaimDeleted); its uid still tells whose data it held
       if (!c.metadata.deletionTimestamp) claimOrdinals.add(ord);
@@ -210,8 +294,13 @@ export class EtcdClusterController {
       const image = p.status?.containerStatuses?.find((c) => c.name === 'etcd')?.image;
       if (image) running.add(versionOfImage(image));
     }
+    const templateCurrent = sts ? sts.metadata.annotations?.[TEMPLATE_HASH] === desiredHash : undefined;
+    // the cluster's EtcdBackups matter only to a template change (a version change snapshots first)
+    const backups = templateCurrent === false ? await this.backupsOf(owner) : [];
     const observed: Observed = {
       cluster: owner,
+      generation,
+      backups,
       spec,
       problems,
       servicesExist: peerSvc !== undefined && clientSvc !== undefined,
@@ -221,6 +310,7 @@ export class EtcdClusterController {
       statefulSetReplicas: sts?.spec.replicas,
       readyPods,
       claims: claimOrdinals,
+      claimStorage,
       lostData,
       members: members?.map((m) => ({ id: m.id, name: m.name, peerURL: m.peerURLs[0] ?? '', isLearner: m.isLearner })),
       ...(unreachable ? { unreachable } : {}),
@@ -228,14 +318,14 @@ export class EtcdClusterController {
       runningVersions: [...running],
       ...(sts
         ? {
-            templateCurrent: sts.metadata.annotations?.[TEMPLATE_HASH] === desiredHash,
+            templateCurrent: templateCurrent === true,
             statefulSetObserved: (sts.status?.observedGeneration ?? 0) >= (sts.metadata.generation ?? 0),
             pods: podsByOrdinal,
           }
         : {}),
     };
     const currentVersion = reportedVersions(reports);
-    return { observed, members, clusterId, leaderId, bootstrapState: config?.data?.['initial-cluster-state'], record, currentVersion, reports, updatedMembers: updatedMembers(podsByOrdinal, sts?.spec.replicas ?? 0) };
+    return { observed, members, clusterId, leaderId, bootstrapState: config?.data?.['initial-cluster-state'], record, currentVersion, reports, claimStatus, updatedMembers: updatedMembers(podsByOrdinal, sts?.spec.replicas ?? 0) };
   }
 
   private async act(owner: Owner, spec: Observed['spec'], step: Step, o: Awaited<ReturnType<EtcdClusterController['observe']>>, admin: EtcdAdmin, restore: RestoreInit | undefined, desired: Obj): Promise<Result> {
@@ -254,6 +344,9 @@ export class EtcdClusterController {
       case 'CreateBootstrapConfig':
         await this.kube.create(`${ns}/configmaps`, bootstrapConfig(owner, spec, step.initialMembers, 'new'));
         return { requeueAfterMs: 0 };
+      case 'RequestBackup':
+        await this.kube.mergePatch(`${API}/namespaces/${owner.namespace}/etcdbackups/${step.backup}`, { metadata: { annotations: { [SNAPSHOT_NOW_ANNOTATION]: step.request } } });
+        return { requeueAfterMs: 2_000 };
       case 'UpdateStatefulSet': {
         // the whole template replaced (a merge patch would keep fields the new one leaves out), then the
         // hash: an operator that stops in between applies it again
@@ -316,6 +409,9 @@ export class EtcdClusterController {
         await admin.moveLeader(`${memberHost(owner, ord)}:${CLIENT_PORT}`, step.to);
         return { requeueAfterMs: 0 };
       }
+      case 'ExpandClaim':
+        await this.kube.mergePatch(`${ns}/persistentvolumeclaims/${step.claim}`, { spec: { resources: { requests: { storage: step.size } } } });
+        return { requeueAfterMs: 500 };
       case 'DeleteClaim':
         await this.kube.delete(`${ns}/persistentvolumeclaims/${names.pvc(owner, step.ordinal)}`);
         await this.kube.mergePatch(configPath, { data: { [`claim-${step.ordinal}`]: null } });
@@ -366,6 +462,7 @@ export class EtcdClusterController {
       ...(o.currentVersion ? { currentVersion: o.currentVersion } : {}),
       clientEndpoint: `${names.clientService(owner)}.${owner.namespace}.svc:${CLIENT_PORT}`,
       members,
+      ...(o.claimStatus.length > 0 ? { claims: [...o.claimStatus].sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true })) } : {}),
     };
   }
 
@@ -382,6 +479,10 @@ export class EtcdClusterController {
       throw err;
     }
   }
+}
+
+function ref(ec: EtcdCluster): InvolvedObject {
+  return { apiVersion: 'etcdts.dev/v1alpha1', kind: 'EtcdCluster', name: ec.metadata.name, namespace: ec.metadata.namespace ?? '', uid: ec.metadata.uid };
 }
 
 /** The Event a step is worth: [type, reason, message]; waiting and settled steps record nothing. */
@@ -401,14 +502,18 @@ function eventFor(step: Step): ['Normal' | 'Warning', string, string] | undefine
       return ['Normal', 'Scaled', `StatefulSet replicas set to ${step.replicas}`];
     case 'UpdatePDB':
       return ['Normal', 'PDBUpdated', `PodDisruptionBudget minAvailable set to ${step.minAvailable} (a quorum of the voting members)`];
+    case 'ExpandClaim':
+      return ['Normal', 'ClaimExpanding', `asked claim ${step.claim} to grow from ${step.from} to ${step.size} (storage.size); the storage system grows it, no member restarts`];
     case 'DeleteClaim':
       return ['Normal', 'ClaimDeleted', `deleted the claim of removed ordinal ${step.ordinal}`];
+    case 'RequestBackup':
+      return ['Normal', 'BackupRequested', `asked EtcdBackup ${step.backup} for a full snapshot before the version change (etcdts.dev/snapshot-now=${step.request}); the roll-out waits for it`];
     case 'UpdateStatefulSet':
       return ['Normal', 'TemplateUpdated', 'applied the pod template the spec asks for: members restart one at a time, the leader last'];
     case 'RestartMember':
       return ['Normal', 'MemberRestarted', `restarted ${step.id !== undefined ? `member ${step.id} (ordinal ${step.ordinal})` : `ordinal ${step.ordinal}`}: ${step.reason}`];
     case 'Degraded':
-      return step.reason === 'MemberNotReady' || step.reason === 'VersionChangeRefused' ? ['Warning', step.reason, step.message] : undefined;
+      return ['Warning', step.reason, step.message];
     default:
       return undefined;
   }

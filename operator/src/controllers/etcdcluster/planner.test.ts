@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { etcdClusterSpec } from '../../api/etcd-cluster.js';
 import { peerURL } from '../../resources/names.js';
 import { versionOfImage } from '../../resources/builders.js';
+import { blockedBy } from './upgrade-backup.js';
+import type { ObservedClaim } from './claim-growth.js';
 import { CAUGHT_UP_REVISIONS, plan, type Observed, type ObservedMember, type ObservedPod } from './planner.js';
 
 const cluster = { name: 'main', namespace: 'db' };
@@ -236,5 +238,57 @@ describe('version changes', () => {
     assert.deepEqual(plan(world({ templateCurrent: false, runningVersions: ['0.1.0'] }, { version: '0.2.0' })), { kind: 'UpdateStatefulSet' });
     // an image reference is the user's choice: not judged
     assert.deepEqual(plan(world({ templateCurrent: false, runningVersions: ['0.1.0'] }, { image: 'registry.example/etcd-node:0.5.0' })), { kind: 'UpdateStatefulSet' });
+  });
+
+  it('a version change with EtcdBackups: each is asked for a full, the roll-out waits for it, a backup that cannot take one stops it', () => {
+    const upgrade = (backups: Observed['backups'], running = ['0.1.0']) => plan(world({ templateCurrent: false, runningVersions: running, generation: 7, backups }, { version: '0.2.0' }));
+    const request = 'before-0.2.0-g7';
+    assert.deepEqual(upgrade([{ name: 'nightly' }, { name: 'hourly' }]), { kind: 'RequestBackup', backup: 'hourly', request });
+    // an older request (an earlier upgrade) is not this one
+    assert.deepEqual(upgrade([{ name: 'hourly', requested: 'before-0.1.0-g3', done: 'before-0.1.0-g3' }]), { kind: 'RequestBackup', backup: 'hourly', request });
+    const waiting = upgrade([{ name: 'hourly', requested: request }]);
+    assert.equal(waiting.kind, 'Wait');
+    assert.equal((waiting as { reason: string }).reason, 'BackupBeforeUpgrade');
+    assert.deepEqual(upgrade([{ name: 'hourly', requested: request, done: request }, { name: 'nightly' }]), { kind: 'RequestBackup', backup: 'nightly', request });
+    assert.deepEqual(upgrade([{ name: 'hourly', requested: request, done: request }]), { kind: 'UpdateStatefulSet' });
+    const stuck = upgrade([{ name: 'hourly', requested: request, blocked: 'StoreUnreachable: connect ECONNREFUSED' }]);
+    assert.equal(stuck.kind, 'Degraded');
+    assert.equal((stuck as { reason: string }).reason, 'BackupBeforeUpgradeFailed');
+    assert.match((stuck as { message: string }).message, /EtcdBackup hourly cannot take the full snapshot asked before the change to 0\.2\.0 \(StoreUnreachable: connect ECONNREFUSED\).*spec\.suspend: true/);
+    // no backup, a target a member already runs (mid-roll-out, or a change of options), or no pods yet: nothing to wait for
+    assert.deepEqual(upgrade([]), { kind: 'UpdateStatefulSet' });
+    assert.deepEqual(upgrade([{ name: 'hourly' }], ['0.1.0', '0.2.0']), { kind: 'UpdateStatefulSet' });
+    assert.deepEqual(upgrade([{ name: 'hourly' }], []), { kind: 'UpdateStatefulSet' });
+    // an image counts by its tag
+    assert.deepEqual(plan(world({ templateCurrent: false, runningVersions: ['0.1.0'], generation: 2, backups: [{ name: 'b' }] }, { image: 'registry.example/etcd-node:0.5.0' })), { kind: 'RequestBackup', backup: 'b', request: 'before-0.5.0-g2' });
+  });
+
+  it('a larger storage.size grows each claim whose class allows it, one per step, without waiting for members; the rest are Degraded once all else is done', () => {
+    const claims = (c0: Partial<ObservedClaim>, c1: Partial<ObservedClaim> = {}) =>
+      new Map<number, ObservedClaim>([
+        [0, { name: 'data-main-0', requested: '1Gi', storageClassName: 'fast', classAllowsExpansion: true, ...c0 }],
+        [1, { name: 'data-main-1', requested: '1Gi', storageClassName: 'fast', classAllowsExpansion: true, ...c1 }],
+      ]);
+    const at = (claimStorage: Map<number, ObservedClaim>, over: Partial<Observed> = {}) => plan(world({ claimStorage, ...over }, { storage: { size: '2Gi', storageClassName: 'fast' } }));
+    assert.deepEqual(at(claims({})), { kind: 'ExpandClaim', ordinal: 0, claim: 'data-main-0', from: '1Gi', size: '2Gi' });
+    assert.deepEqual(at(claims({ requested: '2048Mi' })), { kind: 'ExpandClaim', ordinal: 1, claim: 'data-main-1', from: '1Gi', size: '2Gi' });
+    assert.deepEqual(at(claims({ requested: '2Gi' }), { readyPods: new Set([0, 2]) }).kind, 'ExpandClaim', 'a member not ready does not hold a claim back');
+    assert.deepEqual(at(claims({ requested: '2Gi' }, { requested: '3Gi' })), { kind: 'Settled' });
+    const stuck = at(claims({ classAllowsExpansion: false }, { storageClassName: undefined, classAllowsExpansion: undefined }));
+    assert.equal(stuck.kind, 'Degraded');
+    assert.equal((stuck as { reason: string }).reason, 'StorageExpansionRefused');
+    assert.equal(
+      (stuck as { message: string }).message,
+      'storage.size 2Gi: claim data-main-0 (1Gi) cannot grow: StorageClass fast does not allow volume expansion; claim data-main-1 (1Gi) cannot grow: it has no StorageClass; the members keep the claims they have (a class with allowVolumeExpansion: true grows them)',
+    );
+    // said last: a roll-out still runs
+    const rolling = at(claims({ classAllowsExpansion: false }, { requested: '2Gi' }), { pods: new Map([0, 1, 2].map((ord): [number, ObservedPod] => [ord, { updated: ord !== 2, ready: true, terminating: false, ageMs: 60_000, revision: 500 }])) });
+    assert.equal(rolling.kind, 'RestartMember');
+  });
+
+  it("an EtcdBackup's Degraded condition blocks the full only when its reason stops fulls", () => {
+    assert.equal(blockedBy([{ type: 'Degraded', status: 'True', reason: 'TailCompacted', message: 'a hole' }]), undefined);
+    assert.equal(blockedBy([{ type: 'Degraded', status: 'False', reason: 'AsExpected' }]), undefined);
+    assert.equal(blockedBy([{ type: 'Degraded', status: 'True', reason: 'BucketNotFound', message: 'no bucket x' }]), 'BucketNotFound: no bucket x');
   });
 });

@@ -8,7 +8,8 @@
 // member to answer → finish any membership change in flight (a learner is grown into the StatefulSet,
 // then promoted once its pod is ready) → remove members no ordinal explains → scale up (one learner at a
 // time) → scale down (leadership moved off the member first, remove it, then shrink, then delete its
-// claim) → roll out a changed pod template (one member at a time, the leader last) → settled.
+// claim) → grow claims to a larger storage.size → roll out a changed pod template (one member at a time,
+// the leader last) → claims that cannot grow (Degraded) → settled.
 //
 // Roll-outs: the StatefulSet's update strategy is OnDelete, so a new template reaches a member only when
 // its pod is deleted here. The template is applied first (the StatefulSet controller computes the new
@@ -16,10 +17,14 @@
 // the new template may be its fix); then, with every member Ready, one follower after another, and the
 // leader last after leadership moved to an updated member; each next one only when the members restarted
 // so far report a revision within CAUGHT_UP_REVISIONS of the leader's. A pod that stays not Ready longer than
-// spec.progressDeadlineSeconds after it started stops everything: Degraded, naming the member.
+// spec.progressDeadlineSeconds after it started stops everything: Degraded, naming the member. A version
+// change waits first for a full snapshot from each of the cluster's EtcdBackups (upgrade-backup.ts).
 import type { EtcdClusterSpec } from '../../api/etcd-cluster.js';
 import { names, ordinalOf, quorum, type ClusterRef } from '../../resources/names.js';
 import { versionChangeRefusal } from './version-policy.js';
+import { backupBeforeVersionChange, type ObservedBackup } from './upgrade-backup.js';
+import { claimsThatCannotGrow, nextClaimToGrow, type ObservedClaim } from './claim-growth.js';
+import { versionOfImage } from '../../resources/builders.js';
 
 export interface ObservedMember {
   /** hex */
@@ -84,6 +89,12 @@ export interface Observed {
   readonly pods?: ReadonlyMap<number, ObservedPod>;
   /** the versions (image tags) the members' pods run, as the kubelet reports them */
   readonly runningVersions?: readonly string[];
+  /** the cluster's EtcdBackups that are not suspended: each takes a full snapshot before a version change */
+  readonly backups?: readonly ObservedBackup[];
+  /** the EtcdCluster's metadata.generation (names the snapshot asked before a version change) */
+  readonly generation?: number;
+  /** the members' claims by ordinal, with what their StorageClass allows (growing storage.size) */
+  readonly claimStorage?: ReadonlyMap<number, ObservedClaim>;
 }
 
 export type Step =
@@ -106,6 +117,10 @@ export type Step =
   | { kind: 'UpdateStatefulSet' }
   /** the member's pod is deleted; the StatefulSet controller makes it again from the new template */
   | { kind: 'RestartMember'; ordinal: number; id?: string; reason: string }
+  /** the claim is asked for the spec's storage.size (its StorageClass allows expansion) */
+  | { kind: 'ExpandClaim'; ordinal: number; claim: string; from: string; size: string }
+  /** the EtcdBackup is asked for a full snapshot (its etcdts.dev/snapshot-now annotation set to `request`) */
+  | { kind: 'RequestBackup'; backup: string; request: string }
   | { kind: 'Settled' };
 
 export function plan(o: Observed): Step {
@@ -128,6 +143,9 @@ export function plan(o: Observed): Step {
   if (o.templateCurrent === false) {
     const refused = o.spec.image === undefined ? versionChangeRefusal(o.runningVersions ?? [], o.spec.version) : undefined;
     if (refused) return { kind: 'Degraded', reason: 'VersionChangeRefused', message: refused };
+    const target = o.spec.image !== undefined ? versionOfImage(o.spec.image) : o.spec.version;
+    const gate = backupBeforeVersionChange(o.runningVersions ?? [], target, o.generation ?? 0, o.backups ?? []);
+    if (gate) return gate;
     return { kind: 'UpdateStatefulSet' };
   }
   if (o.statefulSetObserved === false) return { kind: 'Wait', reason: 'StatefulSetUpdating', message: 'waiting for the StatefulSet controller to take the new pod template' };
@@ -208,6 +226,9 @@ export function plan(o: Observed): Step {
 
   // claims of removed ordinals: a later scale-up must start from an empty data dir
   for (const ord of [...o.claims].sort((a, b) => a - b)) if (ord >= size) return { kind: 'DeleteClaim', ordinal: ord };
+  // a larger storage.size: claims grow in place (no restart), before anything waits for members
+  const grow = o.claimStorage ? nextClaimToGrow(o.claimStorage, o.spec.storage.size) : undefined;
+  if (grow) return grow;
 
   const notReady = [...byOrdinal.keys()].filter((ord) => !o.readyPods.has(ord));
   if (notReady.length > 0) return { kind: 'Wait', reason: 'MembersNotReady', message: `waiting for ordinals ${notReady.join(', ')} to be ready` };
@@ -229,6 +250,9 @@ export function plan(o: Observed): Step {
     if (![...byOrdinal.keys()].some((k) => k !== leaderOrd)) return { kind: 'RestartMember', ordinal: leaderOrd, ...idOf(byOrdinal, leaderOrd), reason: `the pod template changed; ${progress}` };
     return { kind: 'Wait', reason: 'NoLeaderTransferee', message: `no updated ready voter to move leadership to (${progress})` };
   }
+  // claims that cannot grow are said last: they block nothing else
+  const stuck = o.claimStorage ? claimsThatCannotGrow(o.claimStorage, o.spec.storage.size) : undefined;
+  if (stuck) return stuck;
   return { kind: 'Settled' };
 }
 

@@ -4,6 +4,7 @@
 // member restores the same revision however the chain grows. The EtcdCluster it creates is not owned by
 // the EtcdRestore (deleting the record must not delete a cluster); it carries the restore annotation its
 // StatefulSet's init containers are built from (resources/restore-init.ts).
+import type { Reconciler, Result } from '../../runtime/reconciler.js';
 import { randomBytes } from 'node:crypto';
 import { GROUP, VERSION, type Condition, type EtcdCluster } from '../../api/etcd-cluster.js';
 import { etcdRestoreSpec, type EtcdRestore, type EtcdRestoreStatus } from '../../api/etcd-restore.js';
@@ -22,9 +23,7 @@ const API = `/apis/${GROUP}/${VERSION}`;
 /** init container restarts after which a restore is called failed (the cluster is left for inspection) */
 const MAX_INIT_FAILURES = 5;
 
-export interface Result {
-  requeueAfterMs?: number;
-}
+export type { Result } from '../../runtime/reconciler.js';
 
 interface Pod {
   metadata: { name: string };
@@ -35,7 +34,7 @@ type Cond = Omit<Condition, 'lastTransitionTime'>;
 const cond = (type: string, status: 'True' | 'False', reason: string, message: string): Cond => ({ type, status, reason, message });
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
 
-export class EtcdRestoreController {
+export class EtcdRestoreController implements Reconciler {
   constructor(
     private readonly kube: Kube,
     private readonly log: Logger,
