@@ -9,9 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { credentials, Metadata, type ServiceError } from '@grpc/grpc-js';
 import { Etcd3, Range } from 'etcd3';
-import { KVClient, MaintenanceClient, RangeRequest } from '../../etcd-node/src/gen/etcdserverpb/rpc.js';
 import { Compat } from '../support/compare.js';
 import { makePki } from '../support/pki.js';
 import { skipUnless } from '../support/servers.js';
@@ -162,42 +160,8 @@ describe('auth through the etcd3 client: etcd-node answers what etcd answers', s
     }
   });
 
-  it('bad tokens (raw gRPC): invalid auth token from KV, the unmapped auth error from Hash, with auth on and off', async () => {
-    const c = compat;
-    assert.ok(c !== undefined, 'servers did not start');
-    /** code and message of a Range and a Hash with the given token, on one server */
-    const probe = async (host: string, token: string): Promise<string[]> => {
-      const target = host.replace(/^https?:\/\//, '');
-      const kv = new KVClient(target, credentials.createInsecure());
-      const mt = new MaintenanceClient(target, credentials.createInsecure());
-      const md = new Metadata();
-      md.set('token', token);
-      const deadline = (): { deadline: number } => ({ deadline: Date.now() + 10_000 });
-      const show = (err: ServiceError | null): string => (err ? `${err.code} ${err.details}` : 'ok');
-      try {
-        const range = await new Promise<string>((res) =>
-          kv.range(RangeRequest.fromPartial({ key: Buffer.from('app/config') }), md, deadline(), (err) => res(show(err))),
-        );
-        const hash = await new Promise<string>((res) => mt.hash({}, md, deadline(), (err) => res(show(err))));
-        return [range, hash];
-      } finally {
-        kv.close();
-        mt.close();
-      }
-    };
-    const both = async (token: string): Promise<string[][]> =>
-      Promise.all([probe(c.node.server.clientUrl, token), probe(c.etcd.server.clientUrl, token)]);
-    // auth is off here (the earlier tests leave it off)
-    for (const token of ['garbage', 'abcdefghijklmnop.1']) {
-      const [node, etcd] = await both(token);
-      assert.deepEqual(etcd, ['16 etcdserver: invalid auth token', '2 auth: invalid auth token']);
-      assert.deepEqual(node, etcd);
-    }
-    // and the servers are unharmed: they answer normal requests
-    const [n, e] = await Promise.all([c.ctl(c.node, ['--user', 'root:rootpw', 'get', 'app/config']), c.ctl(c.etcd, ['--user', 'root:rootpw', 'get', 'app/config'])]);
-    assert.equal(n.stdout, e.stdout);
-    assert.equal(n.code, 0);
-  });
+  // A bad token while auth is off: etcd 3.4 refused it (invalid auth token, and Hash the auth package's
+  // unmapped error); etcd 3.6 looks at no token then, and so does etcd-node: parity-36.test.ts.
 });
 
 describe('auth through the etcd3 client over TLS: etcd-node answers what etcd answers', skipUnless('etcd', 'etcdctl', 'openssl'), () => {

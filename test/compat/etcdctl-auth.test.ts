@@ -1,12 +1,12 @@
 // etcdctl's auth commands against etcd-node and a real etcd side by side: users, roles, permissions
 // (single keys, ranges, --prefix, --from-key), grants and revokes, auth enable/disable, and then a
 // limited user's allowed and denied reads, writes, deletes and txns, wrong passwords, no credentials,
-// maintenance calls that need the root role. Every command must print the same (test/support).
+// maintenance calls that need the root role (where etcd 3.6 answers otherwise than 3.4, parity-36.test.ts
+// compares with 3.6). Every command must print the same (test/support).
 // (etcdctl 3.4 has no `auth status`: AuthStatus is checked by test/compat/etcd3-auth.test.ts.)
 //
 //   node --import tsx --test test/compat/etcdctl-auth.test.ts
 //   COMPAT_SELF_CHECK=1 node --import tsx --test test/compat/etcdctl-auth.test.ts   (both sides real etcd)
-import { join } from 'node:path';
 import { after, before, describe } from 'node:test';
 import { Compat, compatTest } from '../support/compare.js';
 import { skipUnless } from '../support/servers.js';
@@ -190,21 +190,17 @@ describe('etcdctl auth: etcd-node prints what etcd prints', skipUnless('etcd', '
     await c.same(['del', 'p/x'], { expectCode: 1 });
     await c.same(['txn'], { stdin: '\nput p/x y\n\n\n', expectCode: 1 });
     await c.same(['--user', 'u1', '--password', 'pw1', 'get', 'a1'], { expectCode: 0 });
-    // maintenance: Status, Alarm, MemberList and Compact need nothing; Hash(KV), Defragment, Snapshot need root
+    // maintenance: a user may ask Status, Alarm and MemberList; Hash(KV), Defragment, Snapshot need
+    // root. Refusals of those, and of Compact, are etcd 3.6's (its own error texts; Compact needs root):
+    // test/compat/parity-36.test.ts compares them with a real etcd 3.6.
     await c.same([...U1, 'endpoint', 'status'], { expectCode: 0 });
     await c.same([...U1, 'alarm', 'list'], { expectCode: 0 });
     await c.same([...U1, 'member', 'list'], { expectCode: 0 });
-    await c.same([...U1, 'endpoint', 'hashkv'], { expectCode: 1 });
-    await c.same(['endpoint', 'hashkv'], { expectCode: 1 });
-    await c.same([...U1, 'defrag'], { expectCode: 1 });
-    await c.same(['defrag'], { expectCode: 1 });
-    await c.same((side) => [...U1, 'snapshot', 'save', join(side.workDir, 'u1.db')], { expectCode: 5, stderrUnordered: true });
     await c.same([...ROOT, 'endpoint', 'hashkv'], { expectCode: 0 });
     await c.same([...ROOT, 'defrag'], { expectCode: 0 });
     await c.same([...U1, 'endpoint', 'health'], { expectCode: 0 }); // permission denied counts as healthy
     await c.same(['endpoint', 'health'], { expectCode: 1 }); // user name is empty does not
-    await c.same([...U1, 'compaction', '2'], { expectCode: 0 });
-    await c.same(['compaction', '3'], { expectCode: 0 });
+    await c.same([...ROOT, 'compaction', '2'], { expectCode: 0 });
   });
 
   test('a limited user and leases: revoke needs write on every key the lease holds', async (c) => {

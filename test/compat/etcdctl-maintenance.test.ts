@@ -102,9 +102,8 @@ describe('etcdctl compaction and maintenance: etcd-node prints what etcd prints'
     await c.same(['defrag'], { expectCode: 0 });
     await c.same(['endpoint', 'status', '-w', 'json'], { expectCode: 0 });
     await c.same(['alarm', 'list'], { expectCode: 0 });
-    await c.same(['alarm', 'list', '-w', 'json'], { expectCode: 0 });
+    // -w json shows the response header, which etcd 3.6 sends and 3.4 did not: parity-36.test.ts
     await c.same(['alarm', 'disarm'], { expectCode: 0 });
-    await c.same(['alarm', 'disarm', '-w', 'json'], { expectCode: 0 });
     await c.same(['get', '--from-key', '', '-w', 'json'], { expectCode: 0 }); // data unchanged by defrag
     await c.same(['endpoint', 'hashkv'], { expectCode: 0 });
   });

@@ -66,6 +66,15 @@ describe('require-leader calls on a member cut off from its peers', skipUnless('
     assert.equal(withLeader?.code, status.UNAVAILABLE);
     assert.equal(withLeader?.details, 'etcdserver: no leader');
     assert.equal(await range(new Metadata()), undefined, 'a serializable read without the metadata is served');
+
+    // /health: unhealthy without a leader; ?serializable=true asks only whether this member serves
+    // serializable reads, which it does (etcd 3.6's answers)
+    const health = async (query: string): Promise<string> => {
+      const r = await fetch(`http://${cluster.members[cut]!.endpoint}/health${query}`);
+      return `${r.status} ${await r.text()}`;
+    };
+    assert.equal(await health(''), '503 {"health":"false","reason":"RAFT NO LEADER"}');
+    assert.equal(await health('?serializable=true'), '200 {"health":"true","reason":""}');
   });
 
   it('once the member has a leader again, require-leader watches are accepted', async () => {

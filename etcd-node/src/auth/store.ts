@@ -29,7 +29,7 @@ import type {
   AuthUserRevokeRoleResponse,
 } from '../gen/etcdserverpb/rpc.js';
 import type { AuthHeader, InternalRequest } from '../gen/etcdtspb/internal.js';
-import { EtcdError, Errors } from '../server/errors.js';
+import { Errors } from '../server/errors.js';
 import type { Backend } from '../storage/backend/backend.js';
 import { mergePerms, permitted, type MergedPerms, type PermKind } from './perm.js';
 import { SimpleTokens, tokenIndex } from './tokens.js';
@@ -80,17 +80,6 @@ function u64(n: number): Buffer {
   const b = Buffer.alloc(8);
   b.writeBigUInt64BE(BigInt(n));
   return b;
-}
-
-/**
- * The error an auth check gives, as etcd's Maintenance service returns it: unmapped, so gRPC Unknown
- * with the auth package's text ("auth: permission denied") instead of "etcdserver: …".
- */
-export function asAuthPackageError(err: unknown): unknown {
-  if (err instanceof EtcdError && err.message.startsWith('etcdserver: ')) {
-    return new EtcdError(2 /* UNKNOWN */, `auth: ${err.message.slice('etcdserver: '.length)}`);
-  }
-  return err;
 }
 
 export class AuthStore {
@@ -208,6 +197,12 @@ export class AuthStore {
     if (!user) throw Errors.PermissionDenied;
     if (user.roles.includes(ROOT_ROLE)) return;
     if (!permitted(this.mergedPerms(user), kind, key, rangeEnd)) throw Errors.PermissionDenied;
+  }
+
+  /** With auth on, the caller must be a user (etcd 3.6 asks this of lease, cluster and maintenance calls). */
+  checkUser(info: AuthInfo | undefined): void {
+    if (!this.enabled) return;
+    if (info === undefined || info.username === '') throw Errors.UserEmpty;
   }
 
   /** etcd's IsAdminPermitted: the caller must hold the root role (anyone may while auth is off). */

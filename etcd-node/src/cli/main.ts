@@ -6,6 +6,7 @@ import { EtcdServer } from '../server/etcd-server.js';
 import { serveClients, type ClientListeners } from '../api/client-listener.js';
 import { clientServices, createGrpcServer } from '../api/grpc/server.js';
 import { RequireLeaderGuard } from '../api/grpc/require-leader.js';
+import { GrpcCallStats } from '../api/grpc/call-stats.js';
 import { httpHandler } from '../api/http/endpoints.js';
 import { Gateway } from '../api/http/gateway.js';
 import { Metrics } from '../api/http/metrics.js';
@@ -54,7 +55,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const metrics = new Metrics();
   let server: EtcdServer;
   try {
-    server = await EtcdServer.start(config, log, { onFsync: (s) => metrics.walFsync.observe(s) });
+    server = await EtcdServer.start(config, log, metrics.serverHooks());
   } catch (err) {
     log.error('failed to start', { error: err instanceof Error ? err.message : String(err) });
     process.stderr.write(`etcd-node: ${err instanceof Error ? err.message : String(err)}\n`);
@@ -63,7 +64,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   metrics.attach(server);
   const services = clientServices(server, log);
   const guard = new RequireLeaderGuard({ leaderId: () => server.leaderId() }, config.electionTimeout);
-  const grpc = createGrpcServer(config, services, guard);
+  const callStats = new GrpcCallStats();
+  metrics.attachGrpc(callStats);
+  const grpc = createGrpcServer(config, services, guard, callStats);
   const gateway = Gateway.forMaxRequestBytes(services, config.maxRequestBytes, log);
   let listeners: ClientListeners;
   try {
@@ -85,7 +88,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       log.info('received signal; shutting down', { signal });
       stopCompaction();
       guard.close();
-      const force = setTimeout(() => grpc.forceShutdown(), 2000);
+      // streams that stay open (a watch, a keep-alive) keep a graceful stop waiting: after 2 s their
+      // connections are closed (grpc-js's forceShutdown does not reach the sessions of injected
+      // connections, so the listeners end them), and the clients see UNAVAILABLE, as etcd's do
+      const force = setTimeout(() => {
+        grpc.forceShutdown();
+        void listeners.close();
+      }, 2000);
       grpc.tryShutdown(() => {
         clearTimeout(force);
         listeners

@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 import { readCrl } from '../util/crl.js';
 import { decodeMessage, encodeMessage } from '../raft/codec.js';
-import type { Message } from '../raft/messages.js';
+import { MessageType, type Message } from '../raft/messages.js';
 import type { Logger } from '../util/logger.js';
 
 enum Kind {
@@ -217,18 +217,22 @@ export class PeerTransport {
     }
   }
 
-  /** Sends Raft messages; those to unconnected peers are dropped and reported. */
-  send(msgs: readonly Message[]): void {
-    const unreachable = new Set<bigint>();
+  /** Sends Raft messages; those to unconnected peers are dropped and reported. Returns how many of
+   *  the dropped ones were heartbeats (etcd_server_heartbeat_send_failures_total). */
+  send(msgs: readonly Message[]): number {
+    let unreachable: Set<bigint> | undefined;
+    let heartbeatsDropped = 0;
     for (const m of msgs) {
       const o = this.peers.get(m.to);
       if (!o?.connected || !o.socket || o.socket.writableLength > MAX_BUFFERED) {
-        unreachable.add(m.to);
+        (unreachable ??= new Set()).add(m.to);
+        if (m.type === MessageType.MsgHeartbeat) heartbeatsDropped++;
         continue;
       }
       writeFrame(o.socket, Kind.Raft, encodeMessage(m));
     }
-    for (const id of unreachable) this.handlers.onUnreachable(id);
+    if (unreachable) for (const id of unreachable) this.handlers.onUnreachable(id);
+    return heartbeatsDropped;
   }
 
   /** Whether this member's connection to `id` is up. */

@@ -1,6 +1,7 @@
 // The apply layer: turns a committed InternalRequest into state changes and a response, deterministically,
 // so every member that applies the same log reaches the same state. Runs inside the backend batch the
 // server opens per Ready; a request that fails answers with an error and changes nothing.
+import type { ServerStats } from './stats.js';
 import {
   AlarmRequest_AlarmAction as AlarmAction,
   AlarmType,
@@ -53,20 +54,27 @@ export interface ApplyOutcome {
 /** Counts changes on top of the store's write transaction: a txn's revision is rev+1 once it changed anything. */
 class CountingWriter implements KvWriter {
   changes = 0;
+  /** operations run, for etcd_mvcc_{range,put,delete,txn}_total */
+  ranges = 0;
+  puts = 0;
+  deletes = 0;
   constructor(private readonly txn: WriteTxn) {}
   get rev(): number {
     return this.txn.rev;
   }
   range(...args: Parameters<WriteTxn['range']>): ReturnType<WriteTxn['range']> {
+    this.ranges++;
     return this.txn.range(...args);
   }
   put(key: Buffer, value: Buffer, lease: bigint): KeyValue | undefined {
     this.changes++;
+    this.puts++;
     return this.txn.put(key, value, lease);
   }
   deleteRange(key: Buffer, end: Buffer | undefined): ReturnType<WriteTxn['deleteRange']> {
     const res = this.txn.deleteRange(key, end);
     this.changes += res.deleted;
+    this.deletes++;
     return res;
   }
 }
@@ -77,6 +85,7 @@ export class Applier {
     private readonly alarms: AlarmStore,
     private readonly leases: Lessor,
     private readonly auth?: AuthStore,
+    private readonly stats?: ServerStats,
   ) {}
 
   /** `index`: the log index of the entry (auth tokens name it; 0 when unknown). */
@@ -145,6 +154,7 @@ export class Applier {
       return fn(w);
     } finally {
       txn.end();
+      this.stats?.countTxn(w.ranges, w.puts, w.deletes);
     }
   }
 

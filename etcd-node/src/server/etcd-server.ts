@@ -1,6 +1,7 @@
 // EtcdServer: the write path (request → proposal → log entry → WAL → committed → applied → answer) and the
 // read path, over the Raft core (RawNode). Every durable change reaches the WAL (one fdatasync per Ready:
 // group commit) before it is acknowledged; the backend commits lazily and is caught up from the WAL on start.
+import { SLOW_APPLY_MS, ServerStats, applyOpName } from './stats.js';
 import { mkdirSync, rmSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -100,6 +101,8 @@ interface Waiter {
 export interface ServerHooks {
   /** WAL fdatasync durations, for metrics */
   onFsync?: (seconds: number) => void;
+  /** WAL writes (bytes, seconds), for metrics */
+  onWalWrite?: (bytes: number, seconds: number) => void;
 }
 
 /** The Raft storage of a member: the log it persisted, in memory. A snapshot it hands Raft carries no
@@ -160,6 +163,8 @@ export class EtcdServer {
     readonly auth: AuthStore,
     /** leases (lease/); expiry runs only while this member leads */
     readonly lessor: Lessor,
+    /** what /metrics reports (stats.ts) */
+    readonly stats: ServerStats,
   ) {
     this.appliedIndex = applied.index;
     this.appliedTerm = applied.term;
@@ -194,7 +199,7 @@ export class EtcdServer {
     const memberDir = path.join(cfg.dataDir, 'member');
     const walDir = cfg.walDir ?? path.join(memberDir, 'wal');
     mkdirSync(path.join(memberDir, 'snap'), { recursive: true, mode: 0o700 });
-    const walOpts = { onFsync: hooks.onFsync };
+    const walOpts = { onFsync: hooks.onFsync, onWrite: hooks.onWalWrite };
 
     let wal: Wal;
     let mid: bigint;
@@ -288,7 +293,8 @@ export class EtcdServer {
       if (lessor.exists(lease)) lessor.attach(lease, key);
       else log.warn('key refers to a lease that does not exist', { key: key.toString(), lease: lease.toString(16) });
     }
-    const applier = new Applier(store, alarms, lessor, auth);
+    const stats = new ServerStats();
+    const applier = new Applier(store, alarms, lessor, auth, stats);
     const ci = backend.consistentIndex();
     const node = new RawNode({
       id: mid,
@@ -299,7 +305,7 @@ export class EtcdServer {
       preVote: cfg.preVote ?? true,
       random: Math.random,
     });
-    const server = new EtcdServer(cfg, log, mid, cid, wal, backend, store, node, storage, applier, alarms, members, ci, auth, lessor);
+    const server = new EtcdServer(cfg, log, mid, cid, wal, backend, store, node, storage, applier, alarms, members, ci, auth, lessor, stats);
     try {
       await server.startTransport();
     } catch (err) {
@@ -511,11 +517,13 @@ export class EtcdServer {
           let req = this.proposedPuts.get(e.data);
           if (req !== undefined) this.proposedPuts.delete(e.data); // the Raft log keeps the entry a while
           else req = InternalRequest.decode(e.data);
+          const t0 = process.hrtime.bigint();
           const outcome = req.memberAttributes
             ? this.applyMemberAttributes(req.memberAttributes)
             : req.memberUpdate
               ? this.applyMemberUpdate(req.memberUpdate)
               : this.applier.apply(req, e.index);
+          this.noteApplied(req, outcome, Number(process.hrtime.bigint() - t0) / 1e9);
           const w = this.waits.get(req.id);
           if (w) {
             this.waits.delete(req.id);
@@ -532,6 +540,12 @@ export class EtcdServer {
     for (const [w, outcome] of done) w.resolve(outcome);
     if (this.removed) this.stopRemoved();
     this.reads.onApplied(this.appliedIndex);
+  }
+
+  /** etcd_server_apply_duration_seconds{version, op, success} and etcd_server_slow_apply_total. */
+  private noteApplied(req: InternalRequest, outcome: ApplyOutcome, seconds: number): void {
+    if (seconds * 1000 >= SLOW_APPLY_MS) this.stats.slowApplies++;
+    this.stats.observe('apply', seconds, { version: 'v3', op: applyOpName(req), success: String(outcome.error === undefined) });
   }
 
   /** A membership change reached the log: the members database follows Raft's configuration. */
@@ -611,7 +625,7 @@ export class EtcdServer {
       plain = msgs.filter((m) => m.type !== MessageType.MsgSnap);
       for (const m of msgs) if (m.type === MessageType.MsgSnap) this.sendSnapshot(m);
     }
-    this.transport.send(plain);
+    this.stats.heartbeatFailures += this.transport.send(plain);
   }
 
   /**
@@ -665,7 +679,16 @@ export class EtcdServer {
   private async restoreSnapshot(snap: Snapshot): Promise<void> {
     const file = path.join(this.cfg.dataDir, 'member', 'snap', `recv-${snap.meta.index}.db`);
     this.log.info('restoring database snapshot from leader', { 'snapshot-index': snap.meta.index, size: snap.data.length });
-    await writeFile(file, snap.data);
+    this.stats.snapshotsApplying++;
+    try {
+      await this.restoreSnapshotFile(snap, file);
+    } finally {
+      this.stats.snapshotsApplying--;
+    }
+  }
+
+  private async restoreSnapshotFile(snap: Snapshot, file: string): Promise<void> {
+    await this.stats.timeAsync('snapshotSave', () => writeFile(file, snap.data));
     await this.backend.replaceWith(file);
     rmSync(`${file}-lock`, { force: true });
     await this.store.reload();
@@ -692,6 +715,7 @@ export class EtcdServer {
     for (const [id, w] of this.waits) {
       if (w.deadline > now) break;
       this.waits.delete(id);
+      this.stats.proposalsFailed++;
       w.reject(Errors.Timeout);
     }
   }
@@ -718,6 +742,7 @@ export class EtcdServer {
         this.node.propose(data);
       } catch (err) {
         this.waits.delete(id);
+        this.stats.proposalsFailed++;
         // no leader known (or leadership moving): etcd's clients retry on this
         reject(err instanceof ProposalDroppedError ? Errors.NoLeader : toEtcdError(err));
         return;
@@ -733,6 +758,7 @@ export class EtcdServer {
   }
 
   private failAllWaiters(err: Error, reads = true): void {
+    this.stats.proposalsFailed += this.waits.size;
     for (const w of this.waits.values()) w.reject(err);
     this.waits.clear();
     if (reads) this.reads.failAll(err);
@@ -775,19 +801,31 @@ export class EtcdServer {
   linearizableBarrier(): Promise<void> {
     this.checkRunning();
     this.checkNotLearner();
-    return this.reads.wait();
+    return this.reads.wait().catch((err: unknown) => {
+      this.stats.readIndexFailures++;
+      throw err;
+    });
+  }
+
+  /** Raft's commit index (etcd_server_proposals_committed_total), the applied one, proposals waiting. */
+  get proposals(): { committed: number; applied: number; pending: number } {
+    return { committed: this.node.commitIndex, applied: this.appliedIndex, pending: this.waits.size };
   }
 
   /** Reads the local state (serializable); the KV service calls linearizableBarrier() first unless the
    *  client asked for a serializable read. */
   range(r: RangeRequest): RangeResponse {
     this.checkRunning();
+    const t0 = process.hrtime.bigint();
     try {
       const res = executeRange(this.store, r);
       res.header = this.header(Number(res.header?.revision ?? 0n));
       return res;
     } catch (err) {
       throw toEtcdError(err);
+    } finally {
+      this.stats.countTxn(1, 0, 0);
+      this.stats.observe('range', Number(process.hrtime.bigint() - t0) / 1e9);
     }
   }
 
@@ -814,11 +852,15 @@ export class EtcdServer {
         const path = comparePath(this.store, r);
         checkTxnOps(this.store, r, path, this.lessor);
         const rev = this.store.currentRevision;
+        let ranges = 0;
         res = executeTxn(
           {
             rev,
             changes: 0,
-            range: (k, e, o) => this.store.range(k, e, o),
+            range: (k, e, o) => {
+              ranges++;
+              return this.store.range(k, e, o);
+            },
             put: () => {
               throw new Error('read-only txn wrote');
             },
@@ -829,6 +871,7 @@ export class EtcdServer {
           r,
           path,
         );
+        this.stats.countTxn(ranges, 0, 0);
       } catch (err) {
         throw toEtcdError(err);
       }
@@ -949,8 +992,9 @@ export class EtcdServer {
   // ---- maintenance ----
 
   async alarm(r: AlarmRequest): Promise<AlarmResponse> {
-    // etcd answers Alarm without a response header (its applier builds the response bare).
-    return this.proposeAndWait<AlarmResponse>({ alarm: r });
+    // etcd 3.6 answers with the response header (3.4 without: its applier built the response bare)
+    const answer = await this.proposeAndWait<AlarmResponse>({ alarm: r });
+    return { ...answer, header: this.header() };
   }
 
   status(): StatusResponse {
@@ -975,19 +1019,24 @@ export class EtcdServer {
   async defragment(): Promise<void> {
     this.checkRunning();
     this.log.info('defragmenting', { 'current-db-size-bytes': this.backend.size() });
-    await this.backend.defragment();
+    this.stats.defragsInFlight++;
+    try {
+      await this.stats.timeAsync('defrag', () => this.backend.defragment());
+    } finally {
+      this.stats.defragsInFlight--;
+    }
     this.log.info('finished defragmenting', { 'current-db-size-bytes': this.backend.size() });
   }
 
   hash(): HashResponse {
     this.checkRunning();
-    return { header: this.header(), hash: this.backend.hash() };
+    return { header: this.header(), hash: this.stats.time('hash', () => this.backend.hash()) };
   }
 
   hashKV(revision: number): HashKVResponse {
     this.checkRunning();
     try {
-      const h = this.store.hashKV(revision);
+      const h = this.stats.time('hashRev', () => this.store.hashKV(revision));
       return {
         header: this.header(),
         hash: h.hash,
@@ -1061,6 +1110,7 @@ export class EtcdServer {
     const ready = this.isLeader() ? this.learnerReady(id) : (await this.askLeader(PeerOp.LearnerReady, id)) === 1n;
     if (!ready) throw Errors.LearnerNotReady;
     await this.proposeMembership(ConfChangeType.AddNode, id, m);
+    this.stats.learnerPromotes++;
     return { header: this.clusterHeader(), members: this.memberList() };
   }
 

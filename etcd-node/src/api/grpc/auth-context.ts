@@ -4,12 +4,14 @@
 //   const info = await authInfoOf(server, call);           // token / client cert → identity (or throws)
 //   server.auth.checkPermission(info, 'read', key, end);   // KV-style key checks
 //   await authorize(server, call, 'write', key, rangeEnd); // both in one call
-//   await authorizeAdmin(server, call);                    // root role (maintenance, membership)
+//   await authorizeUser(server, call);                     // any user (leases, MemberList, Status)
+//   await authorizeAdmin(server, call);                    // root role (maintenance, membership, Compact)
 //
 // Identity, as etcd resolves it: the `token` metadata (simple tokens from Authenticate; the JSON
 // gateway forwards its `Authorization` header as `authorization`), else — with --client-cert-auth —
 // the common name of the verified client certificate, else nobody. A token that is given but unknown
-// or expired is `etcdserver: invalid auth token`, even while auth is off (as etcd answers).
+// or expired is `etcdserver: invalid auth token` while auth is on; while it is off, etcd 3.6 looks at no
+// token (3.4 refused a bad one even then).
 import type { ServerUnaryCall } from '@grpc/grpc-js';
 import type { AuthInfo } from '../../auth/store.js';
 import type { PermKind } from '../../auth/perm.js';
@@ -42,6 +44,7 @@ export function peerCommonName(call: ServerSurfaceCall): string | undefined {
 
 /** The caller's identity (see the file comment); throws `invalid auth token` for a bad token. */
 export async function authInfoOf(server: EtcdServer, call: ServerSurfaceCall): Promise<AuthInfo | undefined> {
+  if (!server.auth.isEnabled) return undefined;
   const token = tokenOf(call);
   if (token !== undefined) return server.auth.authInfoFromToken(token);
   if (!server.cfg.tls.clientCertAuth) return undefined;
@@ -62,6 +65,13 @@ export async function authorize(
 ): Promise<AuthInfo | undefined> {
   const info = await authInfoOf(server, call);
   server.auth.checkPermission(info, kind, key, rangeEnd);
+  return info;
+}
+
+/** Resolves the caller and checks it is a user (no-op while auth is off). */
+export async function authorizeUser(server: EtcdServer, call: ServerSurfaceCall): Promise<AuthInfo | undefined> {
+  const info = await authInfoOf(server, call);
+  server.auth.checkUser(info);
   return info;
 }
 

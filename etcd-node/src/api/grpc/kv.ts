@@ -7,7 +7,7 @@ import type { AuthInfo } from '../../auth/store.js';
 import type { EtcdServer } from '../../server/etcd-server.js';
 import { checkDeleteRange, checkPut, checkRange, checkTxn } from '../../server/validate.js';
 import type { Logger } from '../../util/logger.js';
-import { authInfoOf } from './auth-context.js';
+import { authInfoOf, authorizeAdmin } from './auth-context.js';
 import { unary } from './unary.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -42,8 +42,11 @@ export function kvService(server: EtcdServer, log: Logger): KVServer {
       checkTxnPermissions(server, info, r);
       return server.txn(r, auth.header(info));
     }),
-    // etcd (3.4) checks no permission on Compact; neither does etcd-node
-    compact: unary(log, 'Compact', (r) => server.compact(r)),
+    // etcd 3.6 lets only the root role compact (3.4 let anyone)
+    compact: unary(log, 'Compact', async (r, call) => {
+      await authorizeAdmin(server, call);
+      return server.compact(r);
+    }),
   };
 }
 

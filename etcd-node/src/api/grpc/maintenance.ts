@@ -1,31 +1,32 @@
-// The Maintenance service: Status, Defragment, Hash, HashKV, Snapshot (stream), Alarm. MoveLeader and
-// Downgrade answer Unimplemented until replication lands. With auth on, Defragment, Hash, HashKV and
-// Snapshot need the root role (as etcd's authMaintenanceServer; Status and Alarm need nothing), and
-// refuse with the auth package's error unmapped (gRPC Unknown, "auth: permission denied"), as etcd does.
-import { asAuthPackageError } from '../../auth/store.js';
-import type { MaintenanceServer } from '../../gen/etcdserverpb/rpc.js';
+// The Maintenance service: Status, Defragment, Hash, HashKV, Snapshot (stream), Alarm, MoveLeader;
+// Downgrade answers Unimplemented. With auth on (etcd 3.6's rules): Status and listing alarms need a
+// user, everything else the root role, refused with etcd's errors (`etcdserver: user name is empty`,
+// `etcdserver: permission denied`; 3.4 answered Hash/Defragment/Snapshot with the auth package's text).
+import { AlarmRequest_AlarmAction, type MaintenanceServer } from '../../gen/etcdserverpb/rpc.js';
 import type { EtcdServer } from '../../server/etcd-server.js';
 import type { Logger } from '../../util/logger.js';
-import { authorizeAdmin, type ServerSurfaceCall } from './auth-context.js';
+import { authorizeAdmin, authorizeUser } from './auth-context.js';
 import { toServiceError } from './errors.js';
 import { streamSnapshot } from './snapshot.js';
 import { unary, unimplemented } from './unary.js';
 
 export function maintenanceService(server: EtcdServer, log: Logger): MaintenanceServer {
-  const admin = async (call: ServerSurfaceCall): Promise<void> => {
-    try {
-      await authorizeAdmin(server, call);
-    } catch (err) {
-      throw asAuthPackageError(err);
-    }
-  };
+  const admin = authorizeAdmin.bind(undefined, server);
   return {
-    alarm: unary(log, 'Alarm', (r) => server.alarm(r)),
-    status: unary(log, 'Status', () => server.status()),
+    alarm: unary(log, 'Alarm', async (r, call) => {
+      if (r.action === AlarmRequest_AlarmAction.GET) await authorizeUser(server, call);
+      else await admin(call);
+      return server.alarm(r);
+    }),
+    status: unary(log, 'Status', async (_r, call) => {
+      await authorizeUser(server, call);
+      return server.status();
+    }),
+    // etcd 3.6 answers a defragmentation without a response header (the gateway shows `{}`)
     defragment: unary(log, 'Defragment', async (_r, call) => {
       await admin(call);
       await server.defragment();
-      return { header: server.header() };
+      return { header: undefined };
     }),
     hash: unary(log, 'Hash', async (_r, call) => {
       await admin(call);

@@ -16,6 +16,7 @@ import { leaseService } from './lease.js';
 import { lockService } from './lock.js';
 import { kvService } from './kv.js';
 import { maintenanceService } from './maintenance.js';
+import type { GrpcCallStats } from './call-stats.js';
 import type { RequireLeaderGuard } from './require-leader.js';
 import { watchService } from './watch.js';
 
@@ -49,8 +50,9 @@ export function clientServices(server: EtcdServer, log: Logger): ServiceEntry[] 
   ];
 }
 
-/** `guard`: etcd's require-leader contract in front of every handler (require-leader.ts). */
-export function createGrpcServer(cfg: ServerConfig, services: readonly ServiceEntry[], guard?: RequireLeaderGuard): Server {
+/** `guard`: etcd's require-leader contract in front of every handler (require-leader.ts); `stats`:
+ *  per-method counters for /metrics (call-stats.ts), outside the guard so refused calls count too. */
+export function createGrpcServer(cfg: ServerConfig, services: readonly ServiceEntry[], guard?: RequireLeaderGuard, stats?: GrpcCallStats): Server {
   const ka = cfg.grpcKeepalive;
   const g = new Server({
     'grpc.max_receive_message_length': cfg.maxRequestBytes + GRPC_OVERHEAD_BYTES,
@@ -67,6 +69,10 @@ export function createGrpcServer(cfg: ServerConfig, services: readonly ServiceEn
     // it costs a few percent of the CPU of every call (profiled)
     'grpc.enable_channelz': 0,
   });
-  for (const s of services) g.addService(s.definition, guard ? guard.wrap(s.definition, s.impl) : s.impl);
+  for (const s of services) {
+    const guarded = guard ? guard.wrap(s.definition, s.impl) : s.impl;
+    if (stats) g.addService(stats.countBytes(s.definition), stats.wrap(s.name, s.definition, guarded));
+    else g.addService(s.definition, guarded);
+  }
   return g;
 }

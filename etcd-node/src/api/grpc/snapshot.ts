@@ -58,6 +58,7 @@ export async function streamSnapshot(
       log.info('snapshot: users carry etcd-node (scrypt) password hashes, which etcd cannot verify', { users: res.scryptUsers });
     }
     await send(server, call, file, res.size, ac.signal);
+    server.stats.observe('backendSnapshot', (Date.now() - started) / 1000);
     size = res.size;
   } catch (err) {
     if (ac.signal.aborted) return; // nobody is listening any more

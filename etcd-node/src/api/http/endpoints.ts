@@ -9,8 +9,12 @@ import type { Logger } from '../../util/logger.js';
 import { corsHeaders, type Gateway } from './gateway.js';
 import type { Metrics } from './metrics.js';
 
-/** etcd's health check: a leader, no alarm (except those excluded), and a read that succeeds. */
-export function health(server: EtcdServer, exclude: readonly string[]): { ok: boolean; reason: string } {
+/**
+ * etcd's health check: a leader, no alarm (except those excluded), and a read that succeeds. With
+ * `serializable` (etcd 3.6's `?serializable=true`) a member without a leader is healthy when its own
+ * state answers: the question is "does this member serve serializable reads", not "is there a quorum".
+ */
+export function health(server: EtcdServer, exclude: readonly string[], serializable = false): { ok: boolean; reason: string } {
   if (server.isStopped) return { ok: false, reason: 'STOPPED' };
   let st;
   try {
@@ -18,12 +22,13 @@ export function health(server: EtcdServer, exclude: readonly string[]): { ok: bo
   } catch (err) {
     return { ok: false, reason: `STATUS ERROR: ${err instanceof Error ? err.message : String(err)}` };
   }
-  if (st.leader === 0n) return { ok: false, reason: 'RAFT NO LEADER' };
+  // etcd's order: alarms, then the leader, then a read
   for (const e of st.errors) {
     const m = /alarm:(\w+)/.exec(e);
     const name = m?.[1] ?? 'UNKNOWN';
     if (!exclude.includes(name)) return { ok: false, reason: `ALARM ${name}` };
   }
+  if (st.leader === 0n && !serializable) return { ok: false, reason: 'RAFT NO LEADER' };
   try {
     server.range({ key: Buffer.from('health'), rangeEnd: Buffer.alloc(0), limit: 0n, revision: 0n, sortOrder: 0, sortTarget: 0, serializable: true, keysOnly: false, countOnly: false, minModRevision: 0n, maxModRevision: 0n, minCreateRevision: 0n, maxCreateRevision: 0n });
   } catch (err) {
@@ -58,7 +63,9 @@ export function httpHandler(server: EtcdServer, gateway: Gateway, metrics: Metri
         return;
       case '/health': {
         const exclude = url.searchParams.getAll('exclude');
-        const h = health(server, exclude);
+        const h = health(server, exclude, url.searchParams.get('serializable') === 'true');
+        if (h.ok) server.stats.healthSuccesses++;
+        else server.stats.healthFailures++;
         text(h.ok ? 200 : 503, JSON.stringify({ health: String(h.ok), reason: h.reason }), 'application/json');
         return;
       }

@@ -149,11 +149,16 @@ export class Backend {
    * nothing is written if it throws (the error is rethrown). fn must be synchronous. A nested batch()
    * is a child transaction: if it throws, only its own writes are undone.
    */
+  /** Told how long each outermost batch took, writes and commit (etcd_disk_backend_commit_duration_seconds). */
+  onCommitted: ((seconds: number) => void) | undefined;
+
   batch<T>(fn: () => T): T {
     this.assertOpen();
     const frame: Frame = { rollbacks: [], commits: [] };
     this.frames.push(frame);
     let result: T;
+    const outermost = this.frames.length === 1;
+    const t0 = outermost && this.onCommitted ? process.hrtime.bigint() : 0n;
     try {
       result = this.env.transactionSync(() => {
         const r = fn();
@@ -174,6 +179,8 @@ export class Backend {
       parent.commits.push(...frame.commits);
     } else {
       this.sizeCache = undefined;
+      // the whole write transaction (its writes and the commit: lmdb does both in transactionSync)
+      if (this.onCommitted) this.onCommitted(Number(process.hrtime.bigint() - t0) / 1e9);
       // the commit is done and cannot be undone: a failing callback must not make batch() look failed
       try {
         runAll(frame.commits);

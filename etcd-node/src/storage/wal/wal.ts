@@ -81,6 +81,8 @@ export interface WalOptions {
   segmentSizeBytes?: number;
   /** called with the duration of every file fsync/fdatasync, in seconds (metrics hook) */
   onFsync?: (seconds: number) => void;
+  /** called with the size and duration of every write of records to a segment (metrics hook) */
+  onWrite?: (bytes: number, seconds: number) => void;
 }
 
 export interface WalOpenResult {
@@ -126,6 +128,7 @@ interface WalState {
   identity: WalIdentity;
   segmentSize: number;
   onFsync: ((seconds: number) => void) | undefined;
+  onWrite: ((bytes: number, seconds: number) => void) | undefined;
   segments: Segment[];
   fh: FileHandle;
   writeOffset: number;
@@ -277,6 +280,7 @@ export class Wal {
   private readonly identity: WalIdentity;
   private readonly segmentSize: number;
   private readonly onFsync: ((seconds: number) => void) | undefined;
+  private readonly onWrite: ((bytes: number, seconds: number) => void) | undefined;
   private readonly segments: Segment[];
   private fh: FileHandle;
   /** where the next write goes in the active (last) segment */
@@ -311,6 +315,7 @@ export class Wal {
     this.identity = s.identity;
     this.segmentSize = s.segmentSize;
     this.onFsync = s.onFsync;
+    this.onWrite = s.onWrite;
     this.segments = s.segments;
     this.fh = s.fh;
     this.writeOffset = s.writeOffset;
@@ -362,6 +367,7 @@ export class Wal {
       identity: id,
       segmentSize,
       onFsync: opts?.onFsync,
+      onWrite: opts?.onWrite,
       segments: [{ seq: 0, file: path.join(dir, name), maxEntryIndex: 0 }],
       fh,
       writeOffset: content.length,
@@ -455,6 +461,7 @@ export class Wal {
       identity,
       segmentSize,
       onFsync: opts?.onFsync,
+      onWrite: opts?.onWrite,
       segments,
       fh,
       writeOffset: appendAt,
@@ -632,7 +639,9 @@ export class Wal {
     if (this.writeOffset > this.preambleEnd && this.writeOffset + data.length > this.segmentSize) {
       await this.cut(data, firstIndex ?? this.durableLastIndex + 1);
     } else {
+      const t0 = process.hrtime.bigint();
       writeFullySync(this.fh.fd, data, this.writeOffset);
+      this.onWrite?.(data.length, Number(process.hrtime.bigint() - t0) / 1e9);
       const fd = this.fh.fd;
       await timed(() => datasyncFd(fd), this.onFsync);
       this.writeOffset += data.length;
