@@ -543,6 +543,10 @@ provisioner: etcd-ts.dev/pod-runner
     const m = await get(metricsPort, '/metrics');
     assert.match(m.body, /etcd_operator_reconcile_total\{controller="etcdcluster",result="success"\} [1-9]/);
     assert.match(m.body, /etcd_operator_is_leader 1/);
+    // reconciles read from the informers' cache; the API server only right after the operator's own writes
+    const reads = (answered: string): number => Number(new RegExp(`^etcd_operator_cache_reads_total\\{answered="${answered}"\\} (\\d+)`, 'm').exec(m.body)?.[1] ?? 0);
+    console.log(`# EtcdCluster controller reads: ${reads('cache')} from the cache, ${reads('api')} from the API server`);
+    assert.ok(reads('cache') > reads('api'), `most reads from the cache: ${reads('cache')} vs ${reads('api')}`);
     assert.equal((await get(metricsPort, '/readyz')).status, 200);
     const port2 = (await freePorts(1))[0]!;
     const second = startOperator({}, port2);

@@ -13,6 +13,7 @@ import { EtcdClusterController } from '../controllers/etcdcluster/controller.js'
 import { AGENT_IMAGE_REPOSITORY, packageVersion } from './version.js';
 import { EventRecorder } from '../runtime/events.js';
 import { Informer } from '../runtime/informer.js';
+import { InformerCache } from '../runtime/cache.js';
 import { Kube, type Obj } from '../runtime/kube.js';
 import { LeaderElector } from '../runtime/leader-election.js';
 import { createLogger } from '../runtime/log.js';
@@ -102,7 +103,9 @@ export async function managerMain(argv: string[]): Promise<number> {
   const server = metricsAddress === '0' ? undefined : await serveMetrics(metricsAddress, metrics, () => true);
 
   const recorder = new EventRecorder(kube, 'etcd-operator', log);
-  const clusterController = new EtcdClusterController(kube, log, recorder);
+  // the EtcdCluster controller reads from the informers below (cache.ts), the others from the API server
+  const cache = new InformerCache((answered) => metrics.cacheReads.inc({ answered }));
+  const clusterController = new EtcdClusterController(kube.withCache(cache), log, recorder);
   const backupController = new EtcdBackupController(kube, log, args['agent-image'] ?? process.env['ETCD_TS_AGENT_IMAGE'] ?? `${AGENT_IMAGE_REPOSITORY}:${packageVersion()}`, recorder);
   /** one workqueue per controller: keys are namespace/name, which two kinds share */
   const queueFor = (controller: string, reconcile: (ns: string, name: string) => Promise<{ requeueAfterMs?: number }>): WorkQueue => {
@@ -141,21 +144,32 @@ export async function managerMain(argv: string[]): Promise<number> {
     const m = o.metadata as { name?: string; namespace?: string } | undefined;
     return m?.name && m.namespace ? `${m.namespace}/${m.name}` : undefined;
   };
+  const clusterInformer = new Informer(kube, clusters, keyOf, (k) => clusterQueue.add(k), log);
+  cache.register('/apis/etcdts.dev/v1alpha1/etcdclusters', clusterInformer);
+  // what a cluster is made of (its pods, claims, StatefulSet, Services, ConfigMap, PDB), all labelled
+  // managed-by the operator: a change reconciles the cluster, and the reconcile reads them from here
+  const MANAGED = 'app.kubernetes.io/managed-by=etcd-ts-operator';
+  const clusterOfPart = (o: Obj): string | undefined => {
+    const m = o.metadata as { namespace?: string; labels?: Record<string, string> } | undefined;
+    if (m?.labels?.['app.kubernetes.io/name'] !== 'etcd') return undefined;
+    const instance = m.labels['app.kubernetes.io/instance'];
+    return instance && m.namespace ? `${m.namespace}/${instance}` : undefined;
+  };
+  const parts = [
+    ['/api/v1', 'pods'],
+    ['/api/v1', 'persistentvolumeclaims'],
+    ['/api/v1', 'services'],
+    ['/api/v1', 'configmaps'],
+    ['/apis/apps/v1', 'statefulsets'],
+    ['/apis/policy/v1', 'poddisruptionbudgets'],
+  ].map(([api, resource]) => {
+    const informer = new Informer(kube, `${api}${scope}/${resource}?labelSelector=${encodeURIComponent(MANAGED)}`, clusterOfPart, (k) => clusterQueue.add(k), log);
+    cache.register(`${api}/${resource}`, informer, MANAGED);
+    return informer;
+  });
   const informers = [
-    new Informer(kube, clusters, keyOf, (k) => clusterQueue.add(k), log),
-    // a pod of a cluster changed (ready, gone): its cluster is reconciled
-    new Informer(
-      kube,
-      `/api/v1${scope}/pods?labelSelector=${encodeURIComponent('app.kubernetes.io/managed-by=etcd-ts-operator')}`,
-      (o) => {
-        const m = o.metadata as { namespace?: string; labels?: Record<string, string> } | undefined;
-        if (m?.labels?.['app.kubernetes.io/name'] !== 'etcd') return undefined;
-        const instance = m.labels['app.kubernetes.io/instance'];
-        return instance && m.namespace ? `${m.namespace}/${instance}` : undefined;
-      },
-      (k) => clusterQueue.add(k),
-      log,
-    ),
+    clusterInformer,
+    ...parts,
     new Informer(kube, backups, keyOf, (k) => backupQueue.add(k), log),
     new Informer(kube, restores, keyOf, (k) => restoreQueue.add(k), log),
   ];

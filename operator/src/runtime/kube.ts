@@ -32,11 +32,25 @@ function statusMessage(text: string): string | undefined {
   }
 }
 
+/** Where reads may be answered without a request (cache.ts); undefined: ask the API server. */
+export interface ReadCache {
+  get<T>(path: string): T | undefined;
+  list<T>(path: string, labelSelector: string | undefined): T[] | undefined;
+  /** this client wrote `path` (the API server's answer): reads of it wait until the cache shows it */
+  wrote(method: string, path: string, response: Obj | undefined): void;
+}
+
 export class Kube {
   private constructor(
     private readonly server: string,
     private readonly options: https.RequestOptions,
+    private readonly cache?: ReadCache,
   ) {}
+
+  /** The same client, with get and list answered from `cache` where it can (the connections are shared). */
+  withCache(cache: ReadCache): Kube {
+    return new Kube(this.server, this.options, cache);
+  }
 
   /** From a kubeconfig file, or the in-cluster service account when none is given. */
   static async load(kubeconfig?: string): Promise<Kube> {
@@ -65,7 +79,11 @@ export class Kube {
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString();
           const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) resolve((text ? JSON.parse(text) : {}) as T);
+          if (status >= 200 && status < 300) {
+            const body = (text ? JSON.parse(text) : {}) as T;
+            if (method !== 'GET') this.cache?.wrote(method, path, body as Obj);
+            resolve(body);
+          }
           else reject(new KubeError(status, `${method} ${path}: ${status} ${text.slice(0, 300)}`, statusMessage(text)));
         });
       });
@@ -77,6 +95,8 @@ export class Kube {
 
   /** GET; undefined when it does not exist. */
   async get<T = Obj>(path: string): Promise<T | undefined> {
+    const cached = this.cache?.get<T>(path);
+    if (cached !== undefined) return cached;
     try {
       return await this.request<T>('GET', path);
     } catch (err) {
@@ -86,6 +106,8 @@ export class Kube {
   }
 
   async list<T = Obj>(path: string, labelSelector?: string): Promise<T[]> {
+    const cached = this.cache?.list<T>(path, labelSelector);
+    if (cached !== undefined) return cached;
     const q = labelSelector ? `?labelSelector=${encodeURIComponent(labelSelector)}` : '';
     return (await this.request<{ items: T[] }>('GET', `${path}${q}`)).items;
   }

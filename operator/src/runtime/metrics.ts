@@ -14,6 +14,12 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
   readonly queueDepth = new Gauge({ name: 'etcd_operator_workqueue_depth', help: 'Keys waiting in the workqueue.', labelNames: ['controller'], registers: [this.registry] });
+  readonly cacheReads = new Counter({
+    name: 'etcd_operator_cache_reads_total',
+    help: 'Reads of the EtcdCluster controller, by where they were answered: the informers\' cache or the API server.',
+    labelNames: ['answered'],
+    registers: [this.registry],
+  });
   readonly leader = new Gauge({ name: 'etcd_operator_is_leader', help: '1 while this operator holds the leader election lease.', registers: [this.registry] });
 
   constructor() {
