@@ -30,6 +30,9 @@ export async function serveClients(
   http: (req: IncomingMessage, res: ServerResponse) => void,
   cfg: ServerConfig,
   log: Logger,
+  /** client connections are held, unanswered, until this settles (etcd serves clients only once the
+   *  member is ready: it has a leader and has published itself); the metrics listeners answer at once */
+  ready: Promise<void> = Promise.resolve(),
 ): Promise<ClientListeners> {
   // TLS (when used) is ended by our own tls.Server, so gRPC always gets a plain (decrypted) stream;
   // grpc-js still sees the TLSSocket underneath and reports the verified client certificate.
@@ -88,10 +91,28 @@ export async function serveClients(
     socket.on('error', () => socket.destroy());
     server.emit('connection', socket);
   };
+  let isReady = false;
+  void ready.then(() => {
+    isReady = true;
+  });
+  const whenReady = (serve: (socket: net.Socket) => void) => (socket: net.Socket): void => {
+    if (isReady) {
+      serve(socket);
+      return;
+    }
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    socket.on('error', () => socket.destroy());
+    void ready.then(() => {
+      if (!socket.destroyed) serve(socket);
+    });
+  };
   try {
     for (const [u, mode] of listeners) {
       const handle =
-        mode === 'both' ? dispatch : mode === 'grpc' ? grpcOnly(dispatch) : mode === 'http' ? onlyHttp(httpServer) : onlyHttp(metricsServer);
+        mode === 'metrics'
+          ? onlyHttp(metricsServer)
+          : whenReady(mode === 'both' ? dispatch : mode === 'grpc' ? grpcOnly(dispatch) : onlyHttp(httpServer));
       let srv: net.Server;
       if (u.protocol === 'https:') {
         const { certFile, keyFile, trustedCaFile, clientCertAuth, crlFile, ciphers, minVersion, maxVersion, allowedHostnames } = cfg.tls;

@@ -70,7 +70,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const gateway = Gateway.forMaxRequestBytes(services, config.maxRequestBytes, log);
   let listeners: ClientListeners;
   try {
-    listeners = await serveClients(grpc, withHttpPolicy(config, httpHandler(server, gateway, metrics, log)), config, log);
+    listeners = await serveClients(grpc, withHttpPolicy(config, httpHandler(server, gateway, metrics, log)), config, log, server.whenReady);
   } catch (err) {
     process.stderr.write(`etcd-node: ${err instanceof Error ? err.message : String(err)}\n`);
     grpc.forceShutdown();
@@ -78,7 +78,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   const stopCompaction = startAutoCompaction(server, config, log);
-  log.info('ready to serve client requests', { 'member-id': server.memberId, 'cluster-id': server.clusterId });
+  // etcd says so once the member has a leader and has published itself (tools wait for this line)
+  const started = server;
+  void started.whenReady.then(() => log.info('ready to serve client requests', { 'member-id': started.memberId, 'cluster-id': started.clusterId }));
 
   return new Promise<number>((resolve) => {
     let stopping = false;

@@ -139,6 +139,12 @@ export class EtcdServer {
   private confState: ConfState;
   private transport: PeerTransport | undefined;
   private published = false;
+  /** settled once this member has published itself through Raft (so it has a leader): etcd's ReadyNotify */
+  private markReady: () => void = () => undefined;
+  readonly whenReady: Promise<void> = new Promise<void>((resolve) => {
+    this.markReady = resolve;
+  });
+  private ready = false;
   private readonly snapshotsInFlight = new Set<bigint>();
   /** this member applied its own removal */
   private removed = false;
@@ -593,7 +599,11 @@ export class EtcdServer {
     this.published = true;
     const attrs = { id: this.memberId, name: this.cfg.name, clientUrls: this.cfg.advertiseClientUrls.map(urlString) };
     this.propose({ memberAttributes: attrs }).then(
-      () => this.log.info('published local member to cluster through raft', { 'member-id': this.memberId, name: this.cfg.name }),
+      () => {
+        this.log.info('published local member to cluster through raft', { 'member-id': this.memberId, name: this.cfg.name });
+        this.ready = true;
+        this.markReady();
+      },
       (err: unknown) => {
         this.log.warn('failed to publish local member; retrying', { error: String(err) });
         this.published = false;
@@ -1177,6 +1187,11 @@ export class EtcdServer {
 
   get raftTerm(): number {
     return this.node.term;
+  }
+
+  /** Whether this member has published itself to the cluster (etcd says it is ready only then). */
+  get isReady(): boolean {
+    return this.ready;
   }
 
   get isStopped(): boolean {
