@@ -252,5 +252,56 @@ for (const kind of ['node', 'etcd'] as const) {
       }
       assert.deepEqual(c.reachable, [{ from: oldestKept, to: c.latest!.revision }]);
     });
+
+    it('a delta stored after a newer full\'s retention pass, ending before the oldest kept full, goes at once', async () => {
+      // the tail lags: its upload is held while two fulls are taken and retention runs, then lands
+      const root = storeAt('store5');
+      const volume = new VolumeStore({ root });
+      let hold: Promise<void> | undefined;
+      let release = (): void => undefined;
+      let held = '';
+      let landed = false;
+      const store = Object.assign(Object.create(volume) as VolumeStore, {
+        put: async (name: string, body: Parameters<VolumeStore['put']>[1], opts?: { signal?: AbortSignal }) => {
+          if (hold && parseName(name)?.kind === 'delta') {
+            held = name;
+            await hold;
+            const r = await volume.put(name, body, opts);
+            landed = true;
+            return r;
+          }
+          return volume.put(name, body, opts);
+        },
+      });
+      const { agent, source } = newAgent(root, { store, retention: { fullSnapshots: 2 } });
+      agent.start();
+      await until('a full', () => agent.report().lastFullSnapshot);
+      hold = new Promise((r) => (release = r));
+      await etcdctl(server.endpoint, ['put', 'lag', '1']);
+      await until('a delta upload held', () => (held ? true : undefined));
+      for (let i = 0; i < 2; i++) {
+        await etcdctl(server.endpoint, ['put', 'lag', `f${i}`]);
+        await agent.requestFull('test');
+      }
+      const oldestKept = Math.min(...storeFiles(root).map((n) => parseName(n)).filter((r) => r?.kind === 'full').map((r) => (r as { revision: number }).revision));
+      const late = parseName(held) as DeltaRef;
+      assert.ok(late.to <= oldestKept, `the held delta ${held} ends at or before the oldest kept full (${oldestKept})`);
+      hold = undefined;
+      release();
+      await until('the held delta stored', () => (landed ? true : undefined));
+      await until('the held delta deleted', () => (storeFiles(root).some((n) => n.endsWith(held.split('/').pop()!)) ? undefined : true));
+      await etcdctl(server.endpoint, ['put', 'lag', 'after']);
+      const head = await revisionOf(server);
+      await until('the tail at the head', () => (agent.report().latestRecoverable?.revision === head ? true : undefined));
+      await agent.stop();
+      source.close();
+      for (const n of storeFiles(root)) {
+        const r = parseName(n);
+        if (r?.kind === 'delta') assert.ok(r.to > oldestKept, `${n} ends at or before the oldest kept full (${oldestKept})`);
+      }
+      const report = await check(root, false);
+      assert.equal(report.ok, true, report.chains[0]!.errors.join('\n'));
+      assert.deepEqual(report.chains[0]!.gaps, []);
+    });
   });
 }

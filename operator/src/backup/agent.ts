@@ -423,6 +423,7 @@ export class BackupAgent {
       this.clearProblem('store');
       this.clearProblem('delta');
       this.cfg.log.debug('backup agent: delta stored', { from: ref.from, to: ref.to, bytes: ref.size });
+      await this.dropUnneededDelta(ref);
       this.emitReport();
     } catch (err) {
       this.cfg.metrics?.failures.inc({ operation: 'delta' });
@@ -433,6 +434,27 @@ export class BackupAgent {
         void this.restart();
       }
       throw err;
+    }
+  }
+
+  /**
+   * A tail that lags behind the fulls (a slow upload, a busy member) can store a delta that ends at or
+   * before the oldest full in the store, after the retention pass of a newer full has listed the chain:
+   * no full reaches it, so it goes at once rather than at the next full's retention.
+   */
+  private async dropUnneededDelta(ref: DeltaRef): Promise<void> {
+    const oldest = this.view.fulls[0];
+    if (!oldest || ref.to > oldest.revision) return;
+    try {
+      await this.cfg.store.delete(ref.name);
+      this.objects.delete(ref.name);
+      this.cfg.metrics?.deletedObjects.inc();
+      this.recompute();
+      this.cfg.log.debug('backup agent: deleted a delta no full needs', { object: ref.name, 'oldest-full': oldest.revision });
+    } catch (err) {
+      // the next retention pass deletes it
+      this.cfg.metrics?.failures.inc({ operation: 'retention' });
+      this.cfg.log.warn('backup agent: cannot delete a delta no full needs', { object: ref.name, error: errText(err) });
     }
   }
 
