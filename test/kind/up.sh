@@ -10,12 +10,7 @@ KUBECONFIG_OUT="$KIND_KUBECONFIG"
 mkdir -p "$(dirname "$KUBECONFIG_OUT")"
 
 bash test/kind/build-images.sh
-# kind starts its nodes with `docker run --privileged`; where the engine cannot grant that (this
-# machine: no CAP_SYS_RESOURCE in its bounding set), test/kind/docker-shim/docker stands in for docker.
-if ! docker run --rm --privileged etcd-ts-kind/small:bookworm true >/dev/null 2>&1; then
-  echo "kind-up: this Docker cannot start --privileged containers; kind runs through test/kind/docker-shim"
-  export PATH="$PWD/test/kind/docker-shim:$PATH"
-fi
+kind_docker_shim
 s=$SECONDS
 if "$KIND" get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
   echo "kind-up: cluster $CLUSTER exists"
